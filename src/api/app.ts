@@ -1,0 +1,119 @@
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { ApiError, ERRORS } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import type { Metrics } from '../lib/metrics.js';
+import type { Store } from '../store/db.js';
+import type { CallbackRegistry } from '../routing/registry.js';
+import type { Ingestor } from '../ingest/ingest.js';
+import type { PipelineBus } from '../delivery/bus.js';
+import { Authenticator } from './auth.js';
+import { describeValidationError, validatorCompiler } from './validation.js';
+import { callbackRoutes } from './routes/callbacks.js';
+import { eventRoutes } from './routes/events.js';
+import { deliveryRoutes } from './routes/deliveries.js';
+import { eventTypeRoutes } from './routes/event-types.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule'>;
+  store: Store;
+  registry: CallbackRegistry;
+  ingestor: Ingestor;
+  bus: PipelineBus;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  /** Tell the delivery workers that deliveries fell due now. */
+  wake: () => void;
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** The HTTP API, built without listening: tests call `app.inject()`, `serve` calls `listen()`. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }),
+    // Requests are not logged one by one (the ingest path is hot); errors are, by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    ajv: undefined,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler((error: FastifyError | ApiError, req, reply) => handleError(error, req as FastifyRequest, reply as FastifyReply));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'callback-relay',
+        version: '0.1.0',
+        description: 'Self-hosted callback (webhook) platform. All /v1 routes use HTTP Basic auth: api_user:api_key.',
+      },
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
+      security: [{ basic: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const auth = new Authenticator(deps.store);
+  await app.register(opsRoutes(deps));
+  await app.register(
+    async (v1) => {
+      v1.decorateRequest('principal', undefined as never);
+      v1.addHook('onRequest', async (req) => {
+        req.principal = await auth.authenticate(req);
+      });
+      await v1.register(callbackRoutes(deps));
+      await v1.register(eventRoutes(deps));
+      await v1.register(deliveryRoutes(deps));
+      await v1.register(eventTypeRoutes());
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+/** One handler for every error: stable `{code, message}`, < 500 logged at info, ≥ 500 at error. */
+function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply): void {
+  let status: number;
+  let body: { code: string; message: string; field?: string };
+  if (error instanceof ApiError) {
+    status = error.statusCode;
+    body = { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) };
+  } else if ((error as FastifyError).validation) {
+    const fe = error as FastifyError;
+    const { field, message } = describeValidationError(fe.validation as never[], fe.validationContext ?? 'body');
+    status = ERRORS.invalid;
+    body = { code: 'invalid', message: `${field}: ${message}`, field };
+  } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    status = 413;
+    body = { code: 'payload_too_large', message: `the body is larger than ${BODY_LIMIT} bytes` };
+  } else if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    status = 415;
+    body = { code: 'unsupported_media_type', message: 'send JSON with Content-Type: application/json' };
+  } else if ((error as FastifyError).statusCode === 400 || error instanceof SyntaxError) {
+    status = 400;
+    const json = error instanceof SyntaxError || /JSON/i.test(error.message);
+    body = { code: json ? 'malformed_json' : 'bad_request', message: json ? `malformed JSON: ${error.message}` : error.message };
+  } else if ((error as FastifyError).statusCode && (error as FastifyError).statusCode! < 500) {
+    status = (error as FastifyError).statusCode!;
+    body = { code: 'bad_request', message: error.message };
+  } else {
+    status = 500;
+    body = { code: 'internal', message: 'internal error' };
+  }
+  if (status >= 500) req.log.error({ err: error, url: req.url }, 'request failed');
+  else req.log.info({ code: body.code, url: req.url, status }, body.message);
+  if (status === 401) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
+  void reply.code(status).send(body);
+}

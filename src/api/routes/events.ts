@@ -1,0 +1,91 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { notFound } from '../../errors.js';
+import { findEvent } from '../../store/events.js';
+import { listDeliveries } from '../../store/deliveries.js';
+import type { AppDeps } from '../app.js';
+import { ErrorBody, isoTime } from './common.js';
+import { deliveryJson } from './deliveries.js';
+
+const IdText = Type.String({ minLength: 1, maxLength: 255 });
+
+const EventIn = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 100, description: 'An event type name from GET /v1/event-types' }),
+    data: Type.Record(Type.String(), Type.Unknown(), { description: 'The event payload' }),
+    id: Type.Optional(IdText),
+    resource_id: Type.Optional(IdText),
+    callback_profile_id: Type.Optional(IdText),
+    custom_args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const MAX_BATCH = 1000;
+
+export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['events'];
+
+    app.post(
+      '/events',
+      {
+        schema: {
+          tags,
+          summary: 'Publish one event',
+          description:
+            'Stored durably with one delivery per matching callback before the 202. The same `Idempotency-Key` header (or event `id`) within 24 h returns the original id and stores nothing.',
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+          body: EventIn,
+          response: { 202: Type.Object({ id: Type.String() }), 422: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const key = req.headers['idempotency-key'];
+        const [id] = await deps.ingestor.ingest(req.principal, [req.body], typeof key === 'string' ? key : undefined);
+        deps.metrics.eventsIngested.inc();
+        return reply.code(202).send({ id: id! });
+      },
+    );
+
+    app.post(
+      '/events/batch',
+      {
+        schema: {
+          tags,
+          summary: `Publish up to ${MAX_BATCH} events at once`,
+          description: 'All or nothing: one invalid event refuses the whole batch, naming it. Each event `id` is its idempotency key.',
+          body: Type.Object({ events: Type.Array(EventIn, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+          response: { 202: Type.Object({ ids: Type.Array(Type.String()) }), 422: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const ids = await deps.ingestor.ingest(req.principal, req.body.events);
+        deps.metrics.eventsIngested.inc(req.body.events.length);
+        return reply.code(202).send({ ids });
+      },
+    );
+
+    app.get(
+      '/events/:id',
+      { schema: { tags, summary: 'Read an event and its deliveries', params: Type.Object({ id: Type.String() }) } },
+      async (req) => {
+        const row = await findEvent(deps.store.db, req.principal.accountId, req.params.id);
+        if (!row) throw notFound(`event ${req.params.id}`);
+        const { rows } = await listDeliveries(deps.store.db, req.principal.accountId, { eventId: row.id }, 0, 1000);
+        return {
+          id: row.id,
+          type: row.type,
+          data: JSON.parse(row.data) as unknown,
+          resource_id: row.resource_id,
+          callback_profile_id: row.callback_profile_id,
+          custom_args: row.custom_args === null ? null : (JSON.parse(row.custom_args) as unknown),
+          created_at: isoTime(row.created_at),
+          deliveries: rows.map(deliveryJson),
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,47 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+/**
+ * Bodies are validated strictly: no type coercion, unknown fields refused (never silently dropped).
+ * Query strings and path parameters arrive as text, so those are coerced to the declared types.
+ */
+function makeAjv(coerce: boolean): Ajv {
+  const ajv = new Ajv({ allErrors: false, coerceTypes: coerce ? 'array' : false, removeAdditional: false, useDefaults: true, strict: false });
+  (addFormats as unknown as (a: Ajv) => void)(ajv);
+  return ajv;
+}
+
+const bodyAjv = makeAjv(false);
+const paramAjv = makeAjv(true);
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? bodyAjv : paramAjv;
+  return ajv.compile(schema) as ValidateFunction;
+};
+
+interface AjvErrorLike {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns the first schema error into `{field, message}`, the field as a dotted path. */
+export function describeValidationError(errors: AjvErrorLike[], part: string): { field: string; message: string } {
+  const e = errors[0] ?? {};
+  const base = (e.instancePath ?? '').replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
+  const at = (extra: string) => [part === 'body' ? '' : part, base, extra].filter(Boolean).join('.').replace(/\.\[/g, '[');
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const name = String(e.params?.additionalProperty);
+      return { field: at(name), message: `unknown field "${name}"` };
+    }
+    case 'required': {
+      const name = String(e.params?.missingProperty);
+      return { field: at(name), message: 'is required' };
+    }
+    default:
+      return { field: at('') || part, message: e.message ?? 'is invalid' };
+  }
+}

@@ -1,0 +1,149 @@
+import { parseDuration } from './lib/duration.js';
+
+export type Role = 'api' | 'worker' | 'scheduler';
+export const ALL_ROLES: readonly Role[] = ['api', 'worker', 'scheduler'];
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  adminUser: string | undefined;
+  adminKey: string | undefined;
+  allowPrivateNetworks: boolean;
+  /** Delay before each attempt: entry 0 before the first, entry k after the k-th failure. */
+  retrySchedule: number[];
+  smtpUrl: string | undefined;
+  telegramApi: string | undefined;
+  masterKey: string | undefined;
+  logLevel: string;
+  roles: Role[];
+  /** Deliveries in flight at once in one worker process. */
+  workerConcurrency: number;
+  /** Deliveries in flight at once to one callback: one slow receiver cannot take the others' share. */
+  callbackConcurrency: number;
+  /** How long SIGTERM waits for in-flight attempts before releasing their leases. */
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const DEFAULT_SCHEDULE = '0s,5s,5m,30m,2h,5h,10h,10h';
+
+/** One entry per environment variable: its default beside it, and how to read it. */
+const FIELDS = {
+  PORT: { def: '8080', read: (v: string) => int(v, 'PORT', 0, 65535) },
+  HOST: { def: '0.0.0.0', read: (v: string) => v },
+  DATABASE_URL: { def: 'sqlite:./data/relay.db', read: databaseUrl },
+  RELAY_ADMIN_USER: { def: undefined, read: (v: string) => v },
+  RELAY_ADMIN_KEY: { def: undefined, read: adminKey },
+  RELAY_ALLOW_PRIVATE_NETWORKS: { def: '0', read: (v: string) => bool(v, 'RELAY_ALLOW_PRIVATE_NETWORKS') },
+  RELAY_RETRY_SCHEDULE: { def: DEFAULT_SCHEDULE, read: retrySchedule },
+  RELAY_SMTP_URL: { def: undefined, read: (v: string) => v },
+  RELAY_TELEGRAM_API: { def: undefined, read: (v: string) => v.replace(/\/+$/, '') },
+  RELAY_MASTER_KEY: { def: undefined, read: (v: string) => v },
+  LOG_LEVEL: { def: 'info', read: logLevel },
+  RELAY_ROLES: { def: 'api,worker,scheduler', read: roles },
+  RELAY_WORKER_CONCURRENCY: { def: '256', read: (v: string) => int(v, 'RELAY_WORKER_CONCURRENCY', 1, 10_000) },
+  RELAY_CALLBACK_CONCURRENCY: { def: '32', read: (v: string) => int(v, 'RELAY_CALLBACK_CONCURRENCY', 1, 1000) },
+  RELAY_SHUTDOWN_TIMEOUT: { def: '20s', read: (v: string) => parseDuration(v) },
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the configuration once, at start-up. Unknown `RELAY_*` variables are refused
+ * (a typo would otherwise be silently ignored); every error names the variable and how to fix it.
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const unknown = Object.keys(env).filter((k) => k.startsWith('RELAY_') && !(k in FIELDS));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `unknown setting ${unknown.join(', ')}; known RELAY_* settings: ${Object.keys(FIELDS)
+        .filter((k) => k.startsWith('RELAY_'))
+        .join(', ')}`,
+    );
+  }
+  const get = <K extends keyof typeof FIELDS>(key: K): ReturnType<(typeof FIELDS)[K]['read']> | undefined => {
+    const field = FIELDS[key];
+    const raw = env[key] !== undefined && env[key] !== '' ? env[key] : field.def;
+    return raw === undefined ? undefined : (field.read(raw) as ReturnType<(typeof FIELDS)[K]['read']>);
+  };
+  const config: Config = {
+    port: get('PORT')!,
+    host: get('HOST')!,
+    databaseUrl: get('DATABASE_URL')!,
+    adminUser: get('RELAY_ADMIN_USER'),
+    adminKey: get('RELAY_ADMIN_KEY'),
+    allowPrivateNetworks: get('RELAY_ALLOW_PRIVATE_NETWORKS')!,
+    retrySchedule: get('RELAY_RETRY_SCHEDULE')!,
+    smtpUrl: get('RELAY_SMTP_URL'),
+    telegramApi: get('RELAY_TELEGRAM_API'),
+    masterKey: get('RELAY_MASTER_KEY'),
+    logLevel: get('LOG_LEVEL')!,
+    roles: get('RELAY_ROLES')!,
+    workerConcurrency: get('RELAY_WORKER_CONCURRENCY')!,
+    callbackConcurrency: get('RELAY_CALLBACK_CONCURRENCY')!,
+    shutdownTimeoutMs: get('RELAY_SHUTDOWN_TIMEOUT')!,
+    ...overrides,
+  };
+  if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {
+    throw new ConfigError('set both RELAY_ADMIN_USER and RELAY_ADMIN_KEY, or neither');
+  }
+  return config;
+}
+
+function int(v: string, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${v}"`);
+  }
+  return n;
+}
+
+function bool(v: string, name: string): boolean {
+  if (['1', 'true', 'yes'].includes(v.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(v.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${v}"`);
+}
+
+function databaseUrl(v: string): string {
+  if (v.startsWith('sqlite:') || v.startsWith('postgres://') || v.startsWith('postgresql://')) return v;
+  throw new ConfigError(
+    `DATABASE_URL must start with sqlite: (e.g. sqlite:./data/relay.db) or postgres:// (e.g. postgres://user@host:5432/db), got "${v}"`,
+  );
+}
+
+function adminKey(v: string): string {
+  if (v.length < 16) throw new ConfigError('RELAY_ADMIN_KEY must be at least 16 characters');
+  return v;
+}
+
+function retrySchedule(v: string): number[] {
+  const parts = v.split(',').map((p) => p.trim());
+  try {
+    const delays = parts.map(parseDuration);
+    if (delays.length === 0 || delays.length > 50) throw new Error('between 1 and 50 entries');
+    return delays;
+  } catch (err) {
+    throw new ConfigError(`RELAY_RETRY_SCHEDULE: ${(err as Error).message}; example: ${DEFAULT_SCHEDULE}`);
+  }
+}
+
+function logLevel(v: string): string {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(v)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}`);
+  return v;
+}
+
+function roles(v: string): Role[] {
+  const list = v.split(',').map((r) => r.trim()).filter(Boolean);
+  const bad = list.filter((r) => !(ALL_ROLES as readonly string[]).includes(r));
+  if (bad.length > 0 || list.length === 0) {
+    throw new ConfigError(`roles must be a comma list of ${ALL_ROLES.join(', ')}; got "${v}"`);
+  }
+  return [...new Set(list)] as Role[];
+}
+
+export function parseRoles(v: string): Role[] {
+  return roles(v);
+}

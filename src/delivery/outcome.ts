@@ -1,0 +1,30 @@
+import type { SendResult } from './http.js';
+import { parseRetryAfter } from './backoff.js';
+
+/**
+ * What a receiver's answer means for the delivery. Receivers misbehaving is an outcome, not an
+ * exception: success, retryable (try again per the schedule) or permanent (stop now).
+ */
+export type Outcome =
+  | { kind: 'success'; status: number }
+  | { kind: 'retryable'; status: number | null; reason: string; retryAfterMs: number | null }
+  | { kind: 'permanent'; status: number | null; reason: string; disableCallback: boolean };
+
+export function classifyResult(result: SendResult, now: number): Outcome {
+  if (result.kind === 'error') {
+    // A destination refused by the SSRF guard, or a URL that cannot be sent to, will not get better.
+    if (result.errorClass === 'blocked_destination' || result.errorClass === 'invalid_url') {
+      return { kind: 'permanent', status: null, reason: result.errorClass, disableCallback: false };
+    }
+    return { kind: 'retryable', status: null, reason: result.errorClass, retryAfterMs: null };
+  }
+  const status = result.response.status;
+  if (status >= 200 && status < 300) return { kind: 'success', status };
+  if (status === 410) return { kind: 'permanent', status, reason: 'gone', disableCallback: true };
+  if (status >= 300 && status < 400) {
+    return { kind: 'retryable', status, reason: 'redirect_not_followed', retryAfterMs: null };
+  }
+  const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(result.response.headers['retry-after'], now) : null;
+  const reason = status === 401 || status === 403 ? 'auth_rejected' : `http_${status}`;
+  return { kind: 'retryable', status, reason, retryAfterMs };
+}

@@ -1,0 +1,419 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../lib/clock.js';
+import { newId } from '../lib/ids.js';
+import type { Metrics } from '../lib/metrics.js';
+import type { Store } from '../store/db.js';
+import {
+  claimDueDeliveries,
+  completeAttempts,
+  extendLeases,
+  releaseLeases,
+  type ClaimedDelivery,
+  type DeliveryTransition,
+} from '../store/deliveries.js';
+import { findEventsByIds } from '../store/events.js';
+import type { NewAttempt, EventRow } from '../store/schema.js';
+import type { CallbackRegistry } from '../routing/registry.js';
+import type { Callback } from '../routing/callback.js';
+import { renderRequest, type RenderedRequest } from '../formats/index.js';
+import { nextRetryDelay } from './backoff.js';
+import type { AttemptInfo, PipelineBus } from './bus.js';
+import type { HttpSender, SendResult } from './http.js';
+import { classifyResult, type Outcome } from './outcome.js';
+import { redactHeaders, redactUrl } from './redact.js';
+
+/** A claimed delivery is leased this long; the heartbeat renews it while the attempt runs. */
+export const LEASE_MS = 30_000;
+const HEARTBEAT_MS = 10_000;
+const IDLE_POLL_MS = 250;
+const MAX_CLAIM = 1000;
+const REQUEST_BODY_KEPT = 4096;
+
+export interface WorkerOptions {
+  retrySchedule: readonly number[];
+  /** Requests in flight at once in this worker. */
+  concurrency: number;
+  /** Requests in flight at once to one callback. */
+  callbackConcurrency: number;
+}
+
+export interface WorkerDeps {
+  store: Store;
+  registry: CallbackRegistry;
+  sender: HttpSender;
+  bus: PipelineBus;
+  clock: Clock;
+  log: Logger;
+  metrics?: Metrics | undefined;
+  random?: () => number;
+}
+
+interface Job {
+  claim: ClaimedDelivery;
+  event: EventRow;
+}
+
+interface Finished {
+  job: Job;
+  /** It held one of its callback's in-flight slots, to give back once recorded. */
+  slotted: boolean;
+  attempt: NewAttempt | null;
+  transition: DeliveryTransition;
+  info: AttemptInfo | null;
+}
+
+/**
+ * The delivery engine of one process: claims due deliveries in batches under a lease, sends them
+ * with a per-callback in-flight cap (a slow or dead receiver only ever holds its own share), and
+ * records each attempt with the delivery's next state in one transaction per batch of results.
+ * Outcomes go out on the bus after they are durable; nothing downstream runs inline in the sender.
+ */
+export class DeliveryWorker {
+  readonly owner = newId('wrk');
+  private sending = 0;
+  /** Per callback: requests in flight, and claimed deliveries waiting for a slot. */
+  private perCallback = new Map<string, { active: number; waiting: Job[] }>();
+  /** Every delivery this worker holds a lease on (sending, waiting or awaiting its record). */
+  private held = new Set<number>();
+  private finished: Finished[] = [];
+  private claiming = false;
+  private wakeAgain = false;
+  private flushing: Promise<void> | undefined;
+  private flushQueued = false;
+  private stopped = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly random: () => number;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly opts: WorkerOptions,
+  ) {
+    this.random = deps.random ?? Math.random;
+  }
+
+  start(): void {
+    this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+    this.wake();
+  }
+
+  /** Claim now: new deliveries were committed, or capacity came free. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.wakeAgain = true;
+      return;
+    }
+    void this.claimLoop();
+  }
+
+  get inFlight(): number {
+    return this.held.size;
+  }
+
+  private async claimLoop(): Promise<void> {
+    this.claiming = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    let claimedAll = false;
+    try {
+      do {
+        this.wakeAgain = false;
+        const free = this.opts.concurrency - this.sending;
+        if (free <= 0 || this.stopped) break;
+        const limit = Math.min(free, MAX_CLAIM);
+        const now = this.deps.clock.now();
+        const claimed = await claimDueDeliveries(this.deps.store.db, {
+          owner: this.owner,
+          now,
+          leaseUntil: now + LEASE_MS,
+          limit,
+          skip: this.saturatedCallbacks(),
+          skipLocked: this.deps.store.caps.skipLocked,
+        });
+        claimedAll = claimed.length === limit;
+        if (claimed.length === 0) break;
+        for (const c of claimed) this.held.add(c.id);
+        const events = await findEventsByIds(this.deps.store.db, [...new Set(claimed.map((c) => c.event_id))]);
+        const byId = new Map(events.map((e) => [e.id, e]));
+        for (const claim of claimed) {
+          const event = byId.get(claim.event_id);
+          if (!event) {
+            // Cannot happen while events and deliveries are written together; record it rather than loop.
+            this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
+            this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null, false);
+            continue;
+          }
+          this.enqueue({ claim, event });
+        }
+      } while ((this.wakeAgain || claimedAll) && !this.stopped);
+    } catch (err) {
+      this.deps.log.error({ err }, 'claiming deliveries failed; retrying shortly');
+    } finally {
+      this.claiming = false;
+      if (!this.stopped) {
+        this.idleTimer = setTimeout(() => this.wake(), IDLE_POLL_MS);
+        this.idleTimer.unref();
+      }
+      this.notifyIdle();
+    }
+  }
+
+  private saturatedCallbacks(): string[] {
+    const out: string[] = [];
+    for (const [id, s] of this.perCallback) {
+      if (s.active >= this.opts.callbackConcurrency || s.waiting.length > 0) out.push(id);
+    }
+    return out;
+  }
+
+  private enqueue(job: Job): void {
+    const id = job.claim.callback_id;
+    let slot = this.perCallback.get(id);
+    if (!slot) {
+      slot = { active: 0, waiting: [] };
+      this.perCallback.set(id, slot);
+    }
+    if (slot.active < this.opts.callbackConcurrency && this.sending < this.opts.concurrency) {
+      slot.active++;
+      this.sending++;
+      void this.run(job);
+    } else {
+      slot.waiting.push(job);
+    }
+  }
+
+  /** One attempt: render, send, classify. Never throws: a bug in here is recorded as a failure. */
+  private async run(job: Job): Promise<void> {
+    const { claim, event } = job;
+    const cb = this.deps.registry.get(claim.callback_id);
+    try {
+      if (!cb) {
+        this.finish(job, null, this.finalTransition(claim, 'failed', null, 'callback_deleted'), null);
+        return;
+      }
+      if (!cb.enabled) {
+        this.finish(job, null, { ...this.finalTransition(claim, 'held', null, 'callback_disabled'), attempts: claim.attempts }, null);
+        return;
+      }
+      const startedAt = this.deps.clock.now();
+      let request: RenderedRequest;
+      try {
+        request = renderRequest(
+          {
+            id: event.id,
+            type: event.type,
+            createdAt: event.created_at,
+            data: JSON.parse(event.data),
+            resourceId: event.resource_id,
+            customArgs: event.custom_args ? (JSON.parse(event.custom_args) as Record<string, unknown>) : null,
+          },
+          cb,
+          startedAt,
+        );
+      } catch (err) {
+        this.deps.log.error({ err, deliveryId: claim.id }, 'rendering failed');
+        this.finish(job, null, this.finalTransition(claim, 'failed', null, 'render_error'), null);
+        return;
+      }
+      const result = await this.deps.sender.send({ ...request, timeoutMs: cb.timeoutMs });
+      const outcome = classifyResult(result, this.deps.clock.now());
+      this.record(job, cb, request, startedAt, result, outcome);
+    } catch (err) {
+      this.deps.log.error({ err, deliveryId: claim.id }, 'delivery attempt crashed');
+      this.finish(job, null, { ...this.finalTransition(claim, 'pending', null, 'internal_error'), nextAttemptAt: this.deps.clock.now() + 5000 }, null);
+    }
+  }
+
+  private record(job: Job, cb: Callback, request: RenderedRequest, startedAt: number, result: SendResult, outcome: Outcome): void {
+    const { claim, event } = job;
+    const attemptNo = claim.attempts + 1;
+    const now = this.deps.clock.now();
+    const response = result.kind === 'response' ? result.response : null;
+    const errorClass = result.kind === 'error' ? result.errorClass : null;
+    const attempt: NewAttempt = {
+      delivery_id: claim.id,
+      account_id: cb.accountId,
+      callback_id: cb.id,
+      event_id: event.id,
+      kind: 'delivery',
+      attempt: attemptNo,
+      started_at: startedAt,
+      duration_ms: Math.round(result.durationMs),
+      request_method: request.method,
+      request_url: redactUrl(request.url),
+      request_headers: JSON.stringify(redactHeaders(request.headers)),
+      request_body: request.body.length > REQUEST_BODY_KEPT ? request.body.slice(0, REQUEST_BODY_KEPT) : request.body,
+      response_status: response ? response.status : null,
+      response_headers: response ? JSON.stringify(response.headers) : null,
+      response_body: response ? response.body : null,
+      error_class: errorClass,
+      error_message: result.kind === 'error' ? result.message : null,
+      outcome: outcome.kind,
+    };
+    const status = response ? response.status : null;
+    let transition: DeliveryTransition;
+    if (outcome.kind === 'success') {
+      transition = { id: claim.id, state: 'delivered', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: null };
+    } else {
+      const delay = outcome.kind === 'retryable' ? nextRetryDelay(attemptNo, this.opts.retrySchedule, outcome.retryAfterMs, this.random) : null;
+      transition =
+        delay === null
+          ? { id: claim.id, state: 'failed', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: outcome.reason }
+          : { id: claim.id, state: 'pending', attempts: attemptNo, nextAttemptAt: now + delay, lastStatus: status, lastError: outcome.reason };
+    }
+    const info: AttemptInfo = {
+      deliveryId: claim.id,
+      accountId: cb.accountId,
+      callbackId: cb.id,
+      eventId: event.id,
+      eventType: event.type,
+      attempt: attemptNo,
+      outcome,
+      durationMs: result.durationMs,
+      errorClass,
+    };
+    this.deps.metrics?.deliveries.inc({ outcome: outcome.kind });
+    this.deps.metrics?.attemptSeconds.observe(result.durationMs / 1000);
+    this.finish(job, attempt, transition, info);
+  }
+
+  private finalTransition(claim: ClaimedDelivery, state: DeliveryTransition['state'], status: number | null, error: string): DeliveryTransition {
+    return { id: claim.id, state, attempts: claim.attempts, nextAttemptAt: this.deps.clock.now(), lastStatus: status, lastError: error };
+  }
+
+  private finish(job: Job, attempt: NewAttempt | null, transition: DeliveryTransition, info: AttemptInfo | null, slotted = true): void {
+    this.finished.push({ job, attempt, transition, info, slotted });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      void this.flush();
+    });
+  }
+
+  /** Writes every finished attempt so far in one transaction, then frees their slots. */
+  private async flush(): Promise<void> {
+    if (this.flushing) {
+      await this.flushing;
+      if (this.finished.length > 0) this.scheduleFlush();
+      return;
+    }
+    const batch = this.finished;
+    if (batch.length === 0) return;
+    this.finished = [];
+    const run = this.writeBatch(batch);
+    this.flushing = run;
+    try {
+      await run;
+    } finally {
+      this.flushing = undefined;
+    }
+    if (this.finished.length > 0) this.scheduleFlush();
+  }
+
+  private async writeBatch(batch: Finished[]): Promise<void> {
+    const now = this.deps.clock.now();
+    let changed: Set<number>;
+    try {
+      changed = await completeAttempts(this.deps.store.db, {
+        owner: this.owner,
+        now,
+        attempts: batch.flatMap((f) => (f.attempt ? [f.attempt] : [])),
+        transitions: batch.map((f) => f.transition),
+        maxParameters: this.deps.store.caps.maxParameters,
+      });
+    } catch (err) {
+      // The database refused: keep the results and try again; the leases keep the deliveries ours.
+      this.deps.log.error({ err, count: batch.length }, 'recording attempts failed; retrying');
+      this.finished.unshift(...batch);
+      setTimeout(() => this.scheduleFlush(), 500).unref();
+      return;
+    }
+    for (const f of batch) {
+      this.held.delete(f.job.claim.id);
+      if (f.slotted) this.releaseSlot(f.job.claim.callback_id);
+    }
+    for (const f of batch) {
+      if (!f.info || !changed.has(f.transition.id)) continue;
+      this.emitOutcome(f.info, f.transition);
+    }
+    this.wake();
+    this.notifyIdle();
+  }
+
+  private releaseSlot(callbackId: string): void {
+    const slot = this.perCallback.get(callbackId);
+    if (!slot) return;
+    slot.active--;
+    this.sending--;
+    const next = slot.waiting.shift();
+    if (next && !this.stopped) {
+      slot.active++;
+      this.sending++;
+      void this.run(next);
+    } else if (slot.active === 0 && slot.waiting.length === 0) {
+      this.perCallback.delete(callbackId);
+    }
+  }
+
+  private emitOutcome(info: AttemptInfo, t: DeliveryTransition): void {
+    const bus = this.deps.bus;
+    bus.emit('delivery.attempted', info);
+    if (info.outcome.kind === 'success') bus.emit('delivery.succeeded', info);
+    else if (t.state === 'pending') bus.emit('delivery.retrying', { ...info, nextAttemptAt: t.nextAttemptAt });
+    else bus.emit('delivery.exhausted', info);
+    if (info.outcome.kind === 'permanent' && info.outcome.disableCallback) {
+      bus.emit('callback.gone', { accountId: info.accountId, callbackId: info.callbackId });
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.held.size === 0) return;
+    try {
+      await extendLeases(this.deps.store.db, this.owner, [...this.held], this.deps.clock.now() + LEASE_MS);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'renewing leases failed');
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.held.size === 0 && this.finished.length === 0 && !this.flushing) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * Stops claiming, lets attempts in flight finish until the deadline, records them, and hands back
+   * the leases of everything else so another worker (or the next start) takes it at once.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    // Claimed deliveries that never started go back now.
+    const waiting: number[] = [];
+    for (const slot of this.perCallback.values()) for (const job of slot.waiting.splice(0)) waiting.push(job.claim.id);
+    if (waiting.length > 0) {
+      await releaseLeases(this.deps.store.db, this.owner, waiting, this.deps.clock.now());
+      for (const id of waiting) this.held.delete(id);
+    }
+    if (this.held.size > 0 || this.finished.length > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
+      ]);
+    }
+    await this.flush();
+    while (this.flushing) await this.flushing;
+    if (this.held.size > 0) {
+      await releaseLeases(this.deps.store.db, this.owner, [...this.held], this.deps.clock.now());
+      this.held.clear();
+    }
+  }
+}

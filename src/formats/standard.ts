@@ -1,0 +1,42 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com): body `{type, timestamp, data}`, headers
+ * `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`: space-separated
+ * `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret (rotation).
+ */
+export function renderStandardBody(type: string, occurredAtMs: number, data: unknown): string {
+  return `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(new Date(occurredAtMs).toISOString())},"data":${JSON.stringify(data)}}`;
+}
+
+const keyCache = new Map<string, Buffer>();
+
+/** The HMAC key is the base64 part of `whsec_…`. */
+function secretKey(secret: string): Buffer {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+    if (keyCache.size > 10_000) keyCache.clear();
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+export function signStandard(secrets: readonly string[], msgId: string, timestampSec: number, body: string): string {
+  const toSign = `${msgId}.${timestampSec}.${body}`;
+  return secrets.map((s) => `v1,${createHmac('sha256', secretKey(s)).update(toSign).digest('base64')}`).join(' ');
+}
+
+export function standardHeaders(
+  secrets: readonly string[],
+  msgId: string,
+  timestampSec: number,
+  body: string,
+): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'webhook-id': msgId,
+    'webhook-timestamp': String(timestampSec),
+    'webhook-signature': signStandard(secrets, msgId, timestampSec, body),
+  };
+}

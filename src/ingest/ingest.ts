@@ -1,0 +1,227 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../lib/clock.js';
+import { newId } from '../lib/ids.js';
+import type { Store } from '../store/db.js';
+import { insertDeliveries } from '../store/deliveries.js';
+import { expireIdempotencyKeys, findEventsByIdempotencyKeys, insertEvents } from '../store/events.js';
+import type { NewDelivery, NewEvent } from '../store/schema.js';
+import type { CallbackRegistry } from '../routing/registry.js';
+import { eventTypeByName } from '../catalogue/event-types.js';
+import { ApiError, invalid } from '../errors.js';
+
+/** How long an idempotency key (header or event `id`) makes a repeat a no-op. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+
+/** An event as the API accepts it, already schema-checked. */
+export interface EventInput {
+  type: string;
+  data: unknown;
+  id?: string | undefined;
+  resource_id?: string | undefined;
+  callback_profile_id?: string | undefined;
+  custom_args?: Record<string, unknown> | undefined;
+}
+
+export interface Principal {
+  accountId: string;
+  /** The api user's name, when the event came with one's credentials. */
+  apiUser: string | null;
+}
+
+interface Pending {
+  principal: Principal;
+  events: Prepared[];
+  resolve: (ids: string[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Prepared {
+  input: EventInput;
+  key: string | null;
+  callbackIds: string[];
+}
+
+/**
+ * Accepts events: validates them against the catalogue and the caller's callbacks, then stores each
+ * event with one delivery per matching callback in ONE transaction before the caller is answered.
+ * Concurrent requests share a transaction (group commit): each still resolves only once its rows
+ * are durable, and a failing group falls back to one transaction per request, so one bad request
+ * never takes others down with it.
+ */
+export class Ingestor {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      registry: CallbackRegistry;
+      clock: Clock;
+      log: Logger;
+      /** Called after deliveries were committed (wake the workers). */
+      onCommitted: (deliveries: number) => void;
+    },
+  ) {}
+
+  /**
+   * Validates and stores events; resolves with their ids in input order. An event whose idempotency
+   * key was seen within 24 h resolves to the original id and stores nothing.
+   */
+  async ingest(principal: Principal, inputs: EventInput[], idempotencyKey?: string): Promise<string[]> {
+    const events = inputs.map((input, i) => this.prepare(principal, input, inputs.length > 1 ? `events[${i}]` : '', idempotencyKey));
+    return new Promise<string[]>((resolve, reject) => {
+      this.queue.push({ principal, events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private prepare(principal: Principal, input: EventInput, path: string, headerKey: string | undefined): Prepared {
+    const at = (field: string) => (path ? `${path}.${field}` : field);
+    if (!eventTypeByName(input.type)) throw invalid(at('type'), `unknown event type "${input.type}" (see GET /v1/event-types)`);
+    let callbackIds: string[];
+    if (input.callback_profile_id !== undefined) {
+      const cb = this.deps.registry.get(input.callback_profile_id);
+      if (!cb || cb.accountId !== principal.accountId) {
+        throw invalid(at('callback_profile_id'), `no callback "${input.callback_profile_id}"`);
+      }
+      if (!cb.enabled) throw invalid(at('callback_profile_id'), `callback "${cb.id}" is disabled`);
+      callbackIds = [cb.id];
+    } else {
+      callbackIds = this.deps.registry.route(principal.accountId, principal.apiUser, input.type, null).map((cb) => cb.id);
+    }
+    return { input, key: (path ? undefined : headerKey) ?? input.id ?? null, callbackIds };
+  }
+
+  private async drain(): Promise<void> {
+    // One group at a time: the next group collects while this one commits.
+    if (this.running) await this.running;
+    this.scheduled = false;
+    const group = this.queue;
+    this.queue = [];
+    if (group.length === 0) return;
+    const run = this.commitGroup(group);
+    this.running = run;
+    await run;
+    this.running = undefined;
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    try {
+      const results = await this.write(group);
+      group.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      if (group.length === 1) {
+        group[0]!.reject(toStorageError(err));
+        return;
+      }
+      for (const p of group) {
+        try {
+          p.resolve((await this.write([p]))[0]!);
+        } catch (e) {
+          p.reject(toStorageError(e));
+        }
+      }
+    }
+  }
+
+  private async write(group: Pending[]): Promise<string[][]> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    let deliveriesWritten = 0;
+    const results = await store.db.transaction().execute(async (trx) => {
+      // Existing keys per account, read inside the transaction that will insert the new ones.
+      const known = new Map<string, string>(); // accountId \0 key -> event id
+      const keysByAccount = new Map<string, Set<string>>();
+      for (const p of group) {
+        for (const e of p.events) {
+          if (e.key === null) continue;
+          const set = keysByAccount.get(p.principal.accountId) ?? new Set<string>();
+          set.add(e.key);
+          keysByAccount.set(p.principal.accountId, set);
+        }
+      }
+      for (const [accountId, keys] of keysByAccount) {
+        const rows = await findEventsByIdempotencyKeys(trx, accountId, [...keys]);
+        let stale = false;
+        for (const row of rows) {
+          if (row.created_at >= now - IDEMPOTENCY_WINDOW_MS) known.set(`${accountId}\0${row.idempotency_key}`, row.id);
+          else stale = true;
+        }
+        // A key older than the window may be reused: free it before inserting it again.
+        if (stale) await expireIdempotencyKeys(trx, now - IDEMPOTENCY_WINDOW_MS);
+      }
+      const events: NewEvent[] = [];
+      const deliveries: NewDelivery[] = [];
+      const out: string[][] = [];
+      for (const p of group) {
+        const ids: string[] = [];
+        for (const e of p.events) {
+          const mapKey = e.key === null ? null : `${p.principal.accountId}\0${e.key}`;
+          const existing = mapKey === null ? undefined : known.get(mapKey);
+          if (existing !== undefined) {
+            ids.push(existing);
+            continue;
+          }
+          const id = newId('evt', now);
+          if (mapKey !== null) known.set(mapKey, id);
+          ids.push(id);
+          events.push({
+            id,
+            account_id: p.principal.accountId,
+            api_user: p.principal.apiUser,
+            type: e.input.type,
+            data: JSON.stringify(e.input.data ?? {}),
+            resource_id: e.input.resource_id ?? null,
+            callback_profile_id: e.input.callback_profile_id ?? null,
+            custom_args: e.input.custom_args === undefined ? null : JSON.stringify(e.input.custom_args),
+            idempotency_key: e.key,
+            created_at: now,
+          });
+          for (const callbackId of e.callbackIds) {
+            deliveries.push({
+              account_id: p.principal.accountId,
+              event_id: id,
+              callback_id: callbackId,
+              state: 'pending',
+              attempts: 0,
+              next_attempt_at: now,
+              lease_owner: null,
+              ordering_key: e.input.resource_id ?? null,
+              last_status: null,
+              last_error: null,
+              created_at: now,
+              updated_at: now,
+              completed_at: null,
+            });
+          }
+        }
+        out.push(ids);
+      }
+      await insertEvents(trx, events, store.caps.maxParameters);
+      await insertDeliveries(trx, deliveries, store.caps.maxParameters);
+      deliveriesWritten = deliveries.length;
+      return out;
+    });
+    if (deliveriesWritten > 0) this.deps.onCommitted(deliveriesWritten);
+    return results;
+  }
+
+  /** Waits until everything accepted so far is committed (shutdown). */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.running || this.scheduled) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+function toStorageError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = new ApiError('storage_unavailable', 'the event could not be stored; retry the request');
+  (e as { cause?: unknown }).cause = err;
+  return e;
+}

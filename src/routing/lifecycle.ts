@@ -1,0 +1,46 @@
+import type { Clock } from '../lib/clock.js';
+import type { Store } from '../store/db.js';
+import { findCallback, updateCallback } from '../store/callbacks.js';
+import { holdDeliveries, releaseHeldDeliveries } from '../store/deliveries.js';
+import type { PipelineBus } from '../delivery/bus.js';
+import type { CallbackRegistry } from './registry.js';
+
+export interface LifecycleDeps {
+  store: Store;
+  registry: CallbackRegistry;
+  bus: PipelineBus;
+  clock: Clock;
+}
+
+/**
+ * Disables a callback: it receives no new events and its owed deliveries wait as `held`.
+ * Returns false when there is no such callback; disabling a disabled one changes nothing.
+ */
+export async function disableCallback(deps: LifecycleDeps, accountId: string, id: string, reason: string): Promise<boolean> {
+  const cb = await findCallback(deps.store.db, accountId, id);
+  if (!cb) return false;
+  if (cb.enabled === 0) return true;
+  const now = deps.clock.now();
+  await deps.store.db.transaction().execute(async (trx) => {
+    await updateCallback(trx, accountId, id, { enabled: 0, disabled_reason: reason, updated_at: now });
+    await holdDeliveries(trx, id, now);
+  });
+  await deps.registry.reload();
+  deps.bus.emit('callback.disabled', { accountId, callbackId: id, reason });
+  return true;
+}
+
+/** Enables a callback; its held deliveries are due at once. */
+export async function enableCallback(deps: LifecycleDeps, accountId: string, id: string): Promise<boolean> {
+  const cb = await findCallback(deps.store.db, accountId, id);
+  if (!cb) return false;
+  if (cb.enabled === 1) return true;
+  const now = deps.clock.now();
+  await deps.store.db.transaction().execute(async (trx) => {
+    await updateCallback(trx, accountId, id, { enabled: 1, disabled_reason: null, updated_at: now });
+    await releaseHeldDeliveries(trx, id, now);
+  });
+  await deps.registry.reload();
+  deps.bus.emit('callback.enabled', { accountId, callbackId: id });
+  return true;
+}

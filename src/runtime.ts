@@ -1,0 +1,131 @@
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createLogger, type Logger } from './lib/log.js';
+import { Metrics } from './lib/metrics.js';
+import { migrateToLatest, openStore, type Store } from './store/db.js';
+import { queueStats } from './store/deliveries.js';
+import { CallbackRegistry } from './routing/registry.js';
+import { Ingestor } from './ingest/ingest.js';
+import { PipelineBus } from './delivery/bus.js';
+import { HttpSender } from './delivery/http.js';
+import { DeliveryWorker } from './delivery/worker.js';
+import { disableOnGone } from './notify/gone.js';
+import { Scheduler } from './scheduler.js';
+import { buildApp, type App } from './api/app.js';
+import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
+
+/** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
+const DUE_CHANNEL = 'callback_relay_due';
+
+export interface Relay {
+  config: Config;
+  store: Store;
+  registry: CallbackRegistry;
+  bus: PipelineBus;
+  ingestor: Ingestor;
+  worker: DeliveryWorker | undefined;
+  app: App | undefined;
+  log: Logger;
+  /** The API's address once listening, e.g. http://127.0.0.1:8080. */
+  url: string | undefined;
+  /** Set on the very first start when no admin credentials were configured. */
+  generatedAdmin: Credentials | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Listen on config.port (default true); tests of the API alone use app.inject() instead. */
+  listen?: boolean;
+}
+
+/** Opens the database, brings it up to date, and starts the roles this process was given. */
+export async function startRelay(config: Config, opts: StartOptions = {}): Promise<Relay> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const store = await openStore(config.databaseUrl);
+  try {
+    await migrateToLatest(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const generatedAdmin = await bootstrapAdmin(store, config.adminUser, config.adminKey);
+  const registry = new CallbackRegistry(store);
+  await registry.start();
+  const bus = new PipelineBus(log);
+  const metrics = new Metrics(() => queueStats(store.db), () => clock.now());
+  const has = (role: Config['roles'][number]) => config.roles.includes(role);
+
+  let worker: DeliveryWorker | undefined;
+  let sender: HttpSender | undefined;
+  const unsubscribe: (() => void | Promise<void>)[] = [];
+  const wakeLocal = () => worker?.wake();
+  const wake = store.caps.listenNotify
+    ? () => {
+        wakeLocal();
+        store.notify(DUE_CHANNEL).catch((err: unknown) => log.warn({ err }, 'notify failed'));
+      }
+    : wakeLocal;
+
+  if (has('worker')) {
+    sender = new HttpSender({ allowPrivate: config.allowPrivateNetworks });
+    worker = new DeliveryWorker(
+      { store, registry, sender, bus, clock, log: log.child({ component: 'worker' }), metrics },
+      { retrySchedule: config.retrySchedule, concurrency: config.workerConcurrency, callbackConcurrency: config.callbackConcurrency },
+    );
+    unsubscribe.push(disableOnGone({ store, registry, bus, clock, log }));
+    if (store.caps.listenNotify) unsubscribe.push(await store.listen(DUE_CHANNEL, wakeLocal));
+    worker.start();
+  }
+
+  const ingestor = new Ingestor({ store, registry, clock, log, onCommitted: wake });
+
+  let scheduler: Scheduler | undefined;
+  if (has('scheduler')) {
+    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }) });
+    scheduler.start();
+  }
+
+  let app: App | undefined;
+  let url: string | undefined;
+  if (has('api')) {
+    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake });
+    if (opts.listen !== false) {
+      url = await app.listen({ port: config.port, host: config.host });
+    } else {
+      await app.ready();
+    }
+  }
+  log.info({ roles: config.roles, database: store.describe, url }, 'callback-relay started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    store,
+    registry,
+    bus,
+    ingestor,
+    worker,
+    app,
+    log,
+    url,
+    generatedAdmin,
+    close() {
+      closing ??= (async () => {
+        // Stop taking requests, commit what was accepted, let attempts in flight finish, then let go.
+        if (app) await app.close();
+        await ingestor.flush();
+        if (worker) await worker.stop(config.shutdownTimeoutMs);
+        if (scheduler) await scheduler.stop();
+        for (const u of unsubscribe) await u();
+        registry.stop();
+        if (sender) await sender.close();
+        await store.close();
+        log.info('callback-relay stopped');
+      })();
+      return closing;
+    },
+  };
+}

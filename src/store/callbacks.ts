@@ -1,0 +1,73 @@
+import type { Db } from './db.js';
+import type { CallbackRow, CallbacksTable, NewCallback } from './schema.js';
+import type { Updateable } from 'kysely';
+
+export async function insertCallback(db: Db, row: NewCallback): Promise<void> {
+  await db.insertInto('callbacks').values(row).execute();
+}
+
+export async function findCallback(db: Db, accountId: string, id: string): Promise<CallbackRow | undefined> {
+  return db.selectFrom('callbacks').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}
+
+export interface CallbackFilter {
+  title?: string | undefined;
+  enabled?: boolean | undefined;
+  format?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+}
+
+export async function listCallbacks(
+  db: Db,
+  accountId: string,
+  filter: CallbackFilter,
+  offset: number,
+  limit: number,
+): Promise<{ rows: CallbackRow[]; total: number }> {
+  let q = db.selectFrom('callbacks').where('account_id', '=', accountId);
+  if (filter.title !== undefined) q = q.where('title', 'like', `%${filter.title.replace(/[%_\\]/g, '\\$&')}%`);
+  if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
+  if (filter.format !== undefined) q = q.where('format', '=', filter.format);
+  if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
+  if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
+  const [rows, total] = await Promise.all([
+    q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+/** Every callback of every account: the routing cache's source. */
+export async function listAllCallbacks(db: Db): Promise<CallbackRow[]> {
+  return db.selectFrom('callbacks').selectAll().execute();
+}
+
+export async function updateCallback(
+  db: Db,
+  accountId: string,
+  id: string,
+  patch: Updateable<CallbacksTable>,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('callbacks')
+    .set(patch)
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function deleteCallback(db: Db, accountId: string, id: string): Promise<boolean> {
+  const res = await db.deleteFrom('callbacks').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+/** Latest change time over all callbacks: lets other processes notice edits cheaply. */
+export async function callbacksVersion(db: Db): Promise<string> {
+  const row = await db
+    .selectFrom('callbacks')
+    .select((eb) => [eb.fn.max('updated_at').as('latest'), eb.fn.countAll<number>().as('n')])
+    .executeTakeFirstOrThrow();
+  return `${row.latest ?? 0}:${row.n}`;
+}

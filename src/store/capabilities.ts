@@ -1,0 +1,36 @@
+/**
+ * What the storage backend can do, resolved once at start-up. Business code asks these questions,
+ * never "is this SQLite?".
+ */
+export interface Capabilities {
+  /** Claims can skip rows another worker has locked (FOR UPDATE SKIP LOCKED): many workers. */
+  skipLocked: boolean;
+  /** Workers in other processes can be woken by LISTEN/NOTIFY. */
+  listenNotify: boolean;
+  /** Session advisory locks exist, so one scheduler can run among many processes. */
+  advisoryLocks: boolean;
+  /** Several processes may share the database. */
+  multiProcess: boolean;
+  /** Bound parameters one statement may carry. */
+  maxParameters: number;
+  /** Column type of an auto-incrementing primary key. */
+  serialPrimaryKey: 'integer' | 'bigserial';
+}
+
+export const SQLITE_CAPABILITIES: Capabilities = {
+  skipLocked: false,
+  listenNotify: false,
+  advisoryLocks: false,
+  multiProcess: false,
+  maxParameters: 32_766,
+  serialPrimaryKey: 'integer',
+};
+
+export const POSTGRES_CAPABILITIES: Capabilities = {
+  skipLocked: true,
+  listenNotify: true,
+  advisoryLocks: true,
+  multiProcess: true,
+  maxParameters: 65_535,
+  serialPrimaryKey: 'bigserial',
+};

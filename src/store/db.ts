@@ -1,0 +1,150 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES, type Capabilities } from './capabilities.js';
+import { migrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+/** An open database: the Kysely instance, what the backend can do, and backend-specific plumbing. */
+export interface Store {
+  db: Db;
+  caps: Capabilities;
+  /** Human-readable location, passwords removed, for logs. */
+  describe: string;
+  /** Subscribe to a notification channel (LISTEN); a no-op where `caps.listenNotify` is false. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Notify listeners in other processes (NOTIFY). */
+  notify(channel: string, payload?: string): Promise<void>;
+  /** Run `fn` only if this process gets the session lock `key`; resolves false when another holds it. */
+  tryLock(key: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// int8 (bigint) columns hold epoch milliseconds and serial ids: well inside Number's exact range.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openStore(url: string): Promise<Store> {
+  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url);
+}
+
+function openSqlite(path: string): Store {
+  const file = path === ':memory:' || path === '' ? ':memory:' : resolve(path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const database = new SqliteDatabase(file);
+  database.pragma('journal_mode = WAL');
+  // FULL: a committed (acknowledged) transaction survives power loss, not only a killed process.
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('cache_size = -65536');
+  database.pragma('temp_store = MEMORY');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    caps: SQLITE_CAPABILITIES,
+    describe: `sqlite:${file}`,
+    listen: async () => async () => {},
+    notify: async () => {},
+    // One process owns an SQLite file, so its scheduler is always the only one.
+    tryLock: async () => true,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string): Store {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`DATABASE_URL schema must be a lower-case identifier, got "${schema}"`);
+  }
+  const connectionString = parsed.toString();
+  const options = schema ? `-c search_path=${schema}` : undefined;
+  const pool = new pg.Pool({ connectionString, options, max: 10 });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it. Queries report their own errors.
+  });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: async () => {
+        if (schema) {
+          const client = new pg.Client({ connectionString });
+          await client.connect();
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+          await client.end();
+        }
+        return pool;
+      },
+    }),
+  });
+  let listener: pg.Client | undefined;
+  let lockClient: pg.PoolClient | undefined;
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  parsed.password = '';
+  return {
+    db,
+    caps: POSTGRES_CAPABILITIES,
+    describe: `${parsed.protocol}//${parsed.username ? `${parsed.username}@` : ''}${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
+    async listen(channel, onMessage) {
+      if (!listener) {
+        listener = new pg.Client({ connectionString, options });
+        listener.on('notification', (msg) => {
+          for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+        });
+        listener.on('error', () => {});
+        await listener.connect();
+      }
+      let set = handlers.get(channel);
+      if (!set) {
+        set = new Set();
+        handlers.set(channel, set);
+        await listener.query(`LISTEN ${pg.Client.prototype.escapeIdentifier(channel)}`);
+      }
+      set.add(onMessage);
+      return async () => {
+        set.delete(onMessage);
+      };
+    },
+    async notify(channel, payload = '') {
+      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+    },
+    async tryLock(key) {
+      if (!lockClient) lockClient = await pool.connect();
+      const res = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
+      return res.rows[0]?.ok === true;
+    },
+    async close() {
+      lockClient?.release(true);
+      lockClient = undefined;
+      if (listener) await listener.end().catch(() => {});
+      await db.destroy();
+    },
+  };
+}
+
+export class SchemaTooNewError extends Error {}
+
+/** Brings the schema up to date; refuses a database migrated by a newer version of callback-relay. */
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const provider = { getMigrations: async () => migrations(store.caps) };
+  const migrator = new Migrator({ db: store.db, provider });
+  const known = new Set(Object.keys(migrations(store.caps)));
+  const applied = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
+  // getMigrations lists only the migrations the code knows; read the table for the others.
+  const inDb = await sql<{ name: string }>`select name from kysely_migration`
+    .execute(store.db)
+    .then((r) => r.rows.map((row) => row.name))
+    .catch(() => applied);
+  const unknown = inDb.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new SchemaTooNewError(
+      `the database was migrated by a newer callback-relay (migrations ${unknown.join(', ')} are unknown here); run that version or newer`,
+    );
+  }
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,246 @@
+import type { Db } from './db.js';
+import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
+import { chunk, chunkRows } from './chunk.js';
+
+export async function insertDeliveries(db: Db, rows: NewDelivery[], maxParameters: number): Promise<void> {
+  for (const part of chunkRows(rows, maxParameters)) await db.insertInto('deliveries').values(part).execute();
+}
+
+export interface ClaimedDelivery {
+  id: number;
+  event_id: string;
+  callback_id: string;
+  attempts: number;
+}
+
+/**
+ * Takes up to `limit` due deliveries for `owner`: sets the lease and moves next_attempt_at to the
+ * lease expiry, so a delivery whose worker dies falls due again by itself. Callbacks in `skip`
+ * (at their in-flight cap, or whose circuit is open) are left for later.
+ */
+export async function claimDueDeliveries(
+  db: Db,
+  opts: { owner: string; now: number; leaseUntil: number; limit: number; skip: readonly string[]; skipLocked: boolean },
+): Promise<ClaimedDelivery[]> {
+  let due = db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('state', '=', 'pending')
+    .where('next_attempt_at', '<=', opts.now)
+    .orderBy('next_attempt_at')
+    .limit(opts.limit);
+  if (opts.skip.length > 0) due = due.where('callback_id', 'not in', opts.skip as string[]);
+  if (opts.skipLocked) due = due.forUpdate().skipLocked();
+  return db
+    .updateTable('deliveries')
+    .set({ lease_owner: opts.owner, next_attempt_at: opts.leaseUntil, updated_at: opts.now })
+    .where('id', 'in', due)
+    .returning(['id', 'event_id', 'callback_id', 'attempts'])
+    .execute();
+}
+
+/** Heartbeat: keeps this worker's in-flight deliveries leased. */
+export async function extendLeases(db: Db, owner: string, ids: readonly number[], leaseUntil: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('deliveries')
+    .set({ next_attempt_at: leaseUntil })
+    .where('lease_owner', '=', owner)
+    .where('state', '=', 'pending')
+    .where('id', 'in', ids as number[])
+    .execute();
+}
+
+/** On shutdown: hand back what this worker still holds, due at once. */
+export async function releaseLeases(db: Db, owner: string, ids: readonly number[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('deliveries')
+    .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+    .where('lease_owner', '=', owner)
+    .where('state', '=', 'pending')
+    .where('id', 'in', ids as number[])
+    .execute();
+}
+
+/** The state a finished attempt moves its delivery to. */
+export interface DeliveryTransition {
+  id: number;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/**
+ * Records a batch of finished attempts and moves their deliveries on, in one transaction, and only
+ * for deliveries this worker still leases (a delivery whose lease was lost to another worker keeps
+ * the other worker's state; its attempt is still recorded, since the request was really sent).
+ * Returns the ids whose state changed.
+ */
+export async function completeAttempts(
+  db: Db,
+  opts: { owner: string; now: number; attempts: NewAttempt[]; transitions: DeliveryTransition[]; maxParameters: number },
+): Promise<Set<number>> {
+  // Rows moving to the same values share one UPDATE: a batch of first-try 200s is one statement.
+  const groups = new Map<string, DeliveryTransition[]>();
+  for (const t of opts.transitions) {
+    const key = `${t.state}|${t.attempts}|${t.nextAttemptAt}|${t.lastStatus}|${t.lastError}`;
+    const group = groups.get(key);
+    if (group) group.push(t);
+    else groups.set(key, [t]);
+  }
+  return db.transaction().execute(async (trx) => {
+    for (const rows of chunkRows(opts.attempts, opts.maxParameters)) await trx.insertInto('attempts').values(rows).execute();
+    const changed = new Set<number>();
+    for (const group of groups.values()) {
+      const t = group[0]!;
+      for (const ids of chunk(group.map((g) => g.id), opts.maxParameters - 16)) {
+        const rows = await trx
+          .updateTable('deliveries')
+          .set({
+            state: t.state,
+            attempts: t.attempts,
+            next_attempt_at: t.nextAttemptAt,
+            lease_owner: null,
+            last_status: t.lastStatus,
+            last_error: t.lastError,
+            updated_at: opts.now,
+            completed_at: t.state === 'pending' ? null : opts.now,
+          })
+          .where('lease_owner', '=', opts.owner)
+          .where('id', 'in', ids)
+          .returning('id')
+          .execute();
+        for (const r of rows) changed.add(r.id);
+      }
+    }
+    return changed;
+  });
+}
+
+export interface DeliveryFilter {
+  callbackId?: string | undefined;
+  state?: DeliveryState | undefined;
+  eventType?: string | undefined;
+  eventId?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+}
+
+export type DeliveryWithEvent = DeliveryRow & { event_type: string };
+
+export async function listDeliveries(
+  db: Db,
+  accountId: string,
+  filter: DeliveryFilter,
+  offset: number,
+  limit: number,
+): Promise<{ rows: DeliveryWithEvent[]; total: number }> {
+  let q = db
+    .selectFrom('deliveries as d')
+    .innerJoin('events as e', 'e.id', 'd.event_id')
+    .where('d.account_id', '=', accountId);
+  if (filter.callbackId !== undefined) q = q.where('d.callback_id', '=', filter.callbackId);
+  if (filter.state !== undefined) q = q.where('d.state', '=', filter.state);
+  if (filter.eventType !== undefined) q = q.where('e.type', '=', filter.eventType);
+  if (filter.eventId !== undefined) q = q.where('d.event_id', '=', filter.eventId);
+  if (filter.createdFrom !== undefined) q = q.where('d.created_at', '>=', filter.createdFrom);
+  if (filter.createdTo !== undefined) q = q.where('d.created_at', '<', filter.createdTo);
+  const [rows, total] = await Promise.all([
+    q.selectAll('d').select('e.type as event_type').orderBy('d.id', 'desc').offset(offset).limit(limit).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+export async function findDelivery(db: Db, accountId: string, id: number): Promise<DeliveryWithEvent | undefined> {
+  return db
+    .selectFrom('deliveries as d')
+    .innerJoin('events as e', 'e.id', 'd.event_id')
+    .selectAll('d')
+    .select('e.type as event_type')
+    .where('d.account_id', '=', accountId)
+    .where('d.id', '=', id)
+    .executeTakeFirst();
+}
+
+/**
+ * Makes a delivery due now. A final one (delivered or failed) is re-opened with its attempt count
+ * kept; one that is in flight right now is left alone (returns false).
+ */
+export async function retryDelivery(db: Db, accountId: string, id: number, now: number): Promise<boolean> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({ state: 'pending', next_attempt_at: now, lease_owner: null, completed_at: null, updated_at: now })
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('state', 'in', ['delivered', 'failed']), eb.and([eb('state', '=', 'pending'), eb('lease_owner', 'is', null)])]))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** Re-queues a callback's failed deliveries created since `since`; returns how many. */
+export async function requeueFailedDeliveries(
+  db: Db,
+  accountId: string,
+  callbackId: string,
+  since: number,
+  now: number,
+  held: boolean,
+): Promise<number> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({ state: held ? 'held' : 'pending', next_attempt_at: now, lease_owner: null, completed_at: null, updated_at: now })
+    .where('account_id', '=', accountId)
+    .where('callback_id', '=', callbackId)
+    .where('state', '=', 'failed')
+    .where('created_at', '>=', since)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** A disabled callback's owed deliveries wait as `held` (in-flight ones finish first). */
+export async function holdDeliveries(db: Db, callbackId: string, now: number): Promise<number> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({ state: 'held', updated_at: now })
+    .where('callback_id', '=', callbackId)
+    .where('state', '=', 'pending')
+    .where('lease_owner', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** Enabling a callback makes its held deliveries due now. */
+export async function releaseHeldDeliveries(db: Db, callbackId: string, now: number): Promise<number> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({ state: 'pending', next_attempt_at: now, updated_at: now })
+    .where('callback_id', '=', callbackId)
+    .where('state', '=', 'held')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** A deleted callback's owed deliveries end as failed, so the history stays readable. */
+export async function failOwedDeliveries(db: Db, callbackId: string, reason: string, now: number): Promise<number> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({ state: 'failed', last_error: reason, lease_owner: null, updated_at: now, completed_at: now })
+    .where('callback_id', '=', callbackId)
+    .where('state', 'in', ['pending', 'held'])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** Queue depth (owed deliveries) and the due time of the oldest one not in flight. */
+export async function queueStats(db: Db): Promise<{ depth: number; oldestDueAt: number | null }> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('next_attempt_at').as('oldest')])
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  return { depth: Number(row.n), oldestDueAt: row.oldest === null ? null : Number(row.oldest) };
+}

@@ -1,0 +1,41 @@
+import type { Db } from './db.js';
+import type { EventRow, NewEvent } from './schema.js';
+import { chunkRows } from './chunk.js';
+
+export async function insertEvents(db: Db, rows: NewEvent[], maxParameters: number): Promise<void> {
+  for (const chunk of chunkRows(rows, maxParameters)) await db.insertInto('events').values(chunk).execute();
+}
+
+export async function findEventsByIdempotencyKeys(
+  db: Db,
+  accountId: string,
+  keys: string[],
+): Promise<{ id: string; idempotency_key: string | null; created_at: number }[]> {
+  if (keys.length === 0) return [];
+  return db
+    .selectFrom('events')
+    .select(['id', 'idempotency_key', 'created_at'])
+    .where('account_id', '=', accountId)
+    .where('idempotency_key', 'in', keys)
+    .execute();
+}
+
+export async function findEventsByIds(db: Db, ids: readonly string[]): Promise<EventRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('events').selectAll().where('id', 'in', ids as string[]).execute();
+}
+
+export async function findEvent(db: Db, accountId: string, id: string): Promise<EventRow | undefined> {
+  return db.selectFrom('events').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}
+
+/** Idempotency keys protect for 24 h; after that the key may be used again. */
+export async function expireIdempotencyKeys(db: Db, createdBefore: number): Promise<number> {
+  const res = await db
+    .updateTable('events')
+    .set({ idempotency_key: null })
+    .where('idempotency_key', 'is not', null)
+    .where('created_at', '<', createdBefore)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
