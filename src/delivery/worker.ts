@@ -315,6 +315,7 @@ export class DeliveryWorker {
       this.flushing = undefined;
     }
     if (this.finished.length > 0) this.scheduleFlush();
+    else this.notifyIdle();
   }
 
   private async writeBatch(batch: Finished[]): Promise<void> {
@@ -344,7 +345,6 @@ export class DeliveryWorker {
       this.emitOutcome(f.info, f.transition);
     }
     this.wake();
-    this.notifyIdle();
   }
 
   private releaseSlot(callbackId: string): void {
