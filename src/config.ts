@@ -23,6 +23,8 @@ export interface Config {
   callbackConcurrency: number;
   /** How long SIGTERM waits for in-flight attempts before releasing their leases. */
   shutdownTimeoutMs: number;
+  /** API requests per second per api user; 0: unlimited. */
+  rateLimit: number;
 }
 
 export class ConfigError extends Error {}
@@ -46,6 +48,7 @@ const FIELDS = {
   RELAY_WORKER_CONCURRENCY: { def: '256', read: (v: string) => int(v, 'RELAY_WORKER_CONCURRENCY', 1, 10_000) },
   RELAY_CALLBACK_CONCURRENCY: { def: '32', read: (v: string) => int(v, 'RELAY_CALLBACK_CONCURRENCY', 1, 1000) },
   RELAY_SHUTDOWN_TIMEOUT: { def: '20s', read: (v: string) => parseDuration(v) },
+  RELAY_RATE_LIMIT: { def: '0', read: (v: string) => int(v, 'RELAY_RATE_LIMIT', 0, 10_000_000) },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -84,6 +87,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     workerConcurrency: get('RELAY_WORKER_CONCURRENCY')!,
     callbackConcurrency: get('RELAY_CALLBACK_CONCURRENCY')!,
     shutdownTimeoutMs: get('RELAY_SHUTDOWN_TIMEOUT')!,
+    rateLimit: get('RELAY_RATE_LIMIT')!,
     ...overrides,
   };
   if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {

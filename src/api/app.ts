@@ -12,6 +12,7 @@ import type { CallbackRegistry } from '../routing/registry.js';
 import type { Ingestor } from '../ingest/ingest.js';
 import type { PipelineBus } from '../delivery/bus.js';
 import { Authenticator } from './auth.js';
+import { Throttle } from './throttle.js';
 import { describeValidationError, validatorCompiler } from './validation.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { eventRoutes } from './routes/events.js';
@@ -20,7 +21,7 @@ import { eventTypeRoutes } from './routes/event-types.js';
 import { opsRoutes } from './routes/ops.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule'>;
+  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
   store: Store;
   registry: CallbackRegistry;
   ingestor: Ingestor;
@@ -70,8 +71,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(
     async (v1) => {
       v1.decorateRequest('principal', undefined as never);
-      v1.addHook('onRequest', async (req) => {
+      const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
+      v1.addHook('onRequest', async (req, reply) => {
         req.principal = await auth.authenticate(req);
+        const waitMs = throttle.take(req.principal.apiUser);
+        if (waitMs > 0) {
+          void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+          throw new ApiError('throttled', `more than ${deps.config.rateLimit} requests per second; retry after ${waitMs} ms`);
+        }
       });
       await v1.register(callbackRoutes(deps));
       await v1.register(eventRoutes(deps));
@@ -108,6 +115,9 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
   } else if ((error as FastifyError).statusCode && (error as FastifyError).statusCode! < 500) {
     status = (error as FastifyError).statusCode!;
     body = { code: 'bad_request', message: error.message };
+  } else if (isStorageUnavailable(error)) {
+    status = 503;
+    body = { code: 'storage_unavailable', message: 'the database is unavailable; retry the request' };
   } else {
     status = 500;
     body = { code: 'internal', message: 'internal error' };
@@ -116,4 +126,28 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
   else req.log.info({ code: body.code, url: req.url, status }, body.message);
   if (status === 401) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
   void reply.code(status).send(body);
+}
+
+/** Errors meaning "the database cannot serve now" (busy, full, unreachable), as opposed to our bugs. */
+const STORAGE_CODES = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '08006', // connection_failure
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+]);
+
+function isStorageUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (STORAGE_CODES.has(code) || code.startsWith('SQLITE_IOERR'))) return true;
+  return error instanceof Error && /Connection terminated|connection timeout|database connection is not open/i.test(error.message);
 }

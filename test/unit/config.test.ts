@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBe('sqlite:./data/relay.db');
+    expect(c.retrySchedule).toEqual([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(c.allowPrivateNetworks).toBe(false);
+    expect(c.roles).toEqual(['api', 'worker', 'scheduler']);
+  });
+
+  it('reads RELAY_RETRY_SCHEDULE in any unit', () => {
+    expect(loadConfig({ RELAY_RETRY_SCHEDULE: '0s, 250ms,1m,2h,1d' }).retrySchedule).toEqual([0, 250, 60_000, 7_200_000, 86_400_000]);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be a whole number/],
+    [{ PORT: '70000' }, /PORT must be a whole number/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must start with sqlite: .* or postgres:\/\//],
+    [{ RELAY_RETRY_SCHEDULE: '5s,soon' }, /RELAY_RETRY_SCHEDULE: not a duration: "soon"/],
+    [{ RELAY_ALLOW_PRIVATE_NETWORKS: 'maybe' }, /must be 1 or 0/],
+    [{ RELAY_ROLES: 'api,cook' }, /roles must be a comma list/],
+    [{ RELAY_ADMIN_USER: 'admin' }, /set both RELAY_ADMIN_USER and RELAY_ADMIN_KEY/],
+    [{ RELAY_ADMIN_USER: 'admin', RELAY_ADMIN_KEY: 'short' }, /at least 16 characters/],
+    [{ RELAY_RETRY_SHEDULE: '1s' }, /unknown setting RELAY_RETRY_SHEDULE/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  ])('refuses %o with a message that says how to fix it', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
