@@ -52,6 +52,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
+  // No id or filter value holds a NUL (and PostgreSQL text cannot): refuse one before any query runs.
+  app.addHook('onRequest', async (req) => {
+    const q = req.url.indexOf('?');
+    if (/%00|\0/.test(q < 0 ? req.url : req.url.slice(0, q))) throw new ApiError('not_found', 'no resource has a NUL character in its path');
+    if (q >= 0 && /%00|\0/.test(req.url.slice(q))) throw new ApiError('invalid', 'querystring: may not contain NUL characters', 'querystring');
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -32,7 +32,7 @@ export class Authenticator {
     if (!m) throw new ApiError('unauthorized', 'unsupported authorization scheme: use Basic');
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0) throw new ApiError('unauthorized', 'malformed Basic credentials');
+    if (colon <= 0 || decoded.slice(0, colon).includes('\0')) throw new ApiError('unauthorized', 'malformed Basic credentials');
     const name = decoded.slice(0, colon);
     const key = decoded.slice(colon + 1);
     const user = await findApiUserByName(this.store.db, name);

@@ -68,8 +68,9 @@ export class Ingestor {
    * Validates and stores events; resolves with their ids in input order. An event whose idempotency
    * key was seen within 24 h resolves to the original id and stores nothing.
    */
-  async ingest(principal: Principal, inputs: EventInput[], idempotencyKey?: string): Promise<string[]> {
-    const events = inputs.map((input, i) => this.prepare(principal, input, inputs.length > 1 ? `events[${i}]` : '', idempotencyKey));
+  async ingest(principal: Principal, inputs: EventInput[], idempotencyKey?: string, batch = inputs.length > 1): Promise<string[]> {
+    // In a batch (even of one) errors name the event: `events[3].type`.
+    const events = inputs.map((input, i) => this.prepare(principal, input, batch ? `events[${i}]` : '', idempotencyKey));
     return new Promise<string[]>((resolve, reject) => {
       this.queue.push({ principal, events, resolve, reject });
       if (!this.scheduled) {

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import type { CallbackRow, CallbacksTable, NewCallback } from './schema.js';
-import type { Updateable } from 'kysely';
+import { sql, type Updateable } from 'kysely';
 
 export async function insertCallback(db: Db, row: NewCallback): Promise<void> {
   await db.insertInto('callbacks').values(row).execute();
@@ -26,7 +26,11 @@ export async function listCallbacks(
   limit: number,
 ): Promise<{ rows: CallbackRow[]; total: number }> {
   let q = db.selectFrom('callbacks').where('account_id', '=', accountId);
-  if (filter.title !== undefined) q = q.where('title', 'like', `%${filter.title.replace(/[%_\\]/g, '\\$&')}%`);
+  if (filter.title !== undefined) {
+    // Case-insensitive substring on every backend; ESCAPE makes % and _ literal (SQLite has no default escape).
+    const pattern = `%${filter.title.replace(/[%_\\]/g, '\\$&')}%`;
+    q = q.where(sql<boolean>`lower(${sql.ref('title')}) like lower(${pattern}) escape '\\'`);
+  }
   if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
   if (filter.format !== undefined) q = q.where('format', '=', filter.format);
   if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);

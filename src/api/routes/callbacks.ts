@@ -30,7 +30,7 @@ const Events = Type.Array(Type.Union([Type.String(), Type.Integer()]), {
 const Secret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$', description: 'whsec_ followed by base64 of 24 to 64 bytes' });
 
 const CallbackFields = {
-  title: Type.String({ minLength: 1, maxLength: 200 }),
+  title: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' }),
   url: Type.String({ minLength: 1, maxLength: 2048 }),
   format: Type.Optional(Type.Union(FORMATS.map((f) => Type.Literal(f)))),
   events: Type.Optional(Events),
@@ -38,7 +38,7 @@ const CallbackFields = {
   headers: Type.Optional(Headers),
   secret: Type.Optional(Secret),
   timeout: Type.Optional(Type.Number({ minimum: 0.1, maximum: 60, description: 'Response timeout in seconds (default 15, at most 60)' })),
-  api_user: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Only events sent by this api user' })),
+  api_user: Type.Optional(Type.Union([Type.String({ pattern: '^[^\\u0000]*$' }), Type.Null()], { description: 'Only events sent by this api user' })),
 };
 
 const CreateBody = Type.Object(CallbackFields, { additionalProperties: false });
@@ -298,6 +298,10 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
           params: IdParams,
           body: Type.Optional(Type.Object({ secret: Type.Optional(Secret) }, { additionalProperties: false })),
           response: { 200: Type.Object({ secret: Type.String(), previous_secret_expires_at: Type.String() }) },
+        },
+        // The body is optional: a bare POST (no body, no content type) rotates to a generated secret.
+        preValidation: async (req) => {
+          req.body ??= {};
         },
       },
       async (req) => {

@@ -8,7 +8,8 @@ import type { AppDeps } from '../app.js';
 import { ErrorBody, isoTime } from './common.js';
 import { deliveryJson } from './deliveries.js';
 
-const IdText = Type.String({ minLength: 1, maxLength: 255 });
+/** Stored as text: no NUL (PostgreSQL text cannot hold one). */
+const IdText = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000]*$' });
 
 const EventIn = Type.Object(
   {
@@ -62,7 +63,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const ids = await deps.ingestor.ingest(req.principal, req.body.events);
+        const ids = await deps.ingestor.ingest(req.principal, req.body.events, undefined, true);
         deps.metrics.eventsIngested.inc(req.body.events.length);
         return reply.code(202).send({ ids });
       },

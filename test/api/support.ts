@@ -1,0 +1,99 @@
+/**
+ * Shared set-up for the API suites: one relay per backend per file, tenant helpers, error-shape
+ * assertions and polling waits (on API state, never fixed sleeps).
+ */
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Config } from '../../src/config.js';
+import type { Backend } from '../helpers/backends.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { TestReceiver } from '../helpers/receiver.js';
+
+export interface Harness {
+  t: TestRelay;
+  receiver: TestReceiver;
+}
+
+/**
+ * Starts a relay on a fresh database of `backend` (and one receiver) for the enclosing describe
+ * block. The returned object is filled in by beforeAll.
+ */
+export function useRelay(backend: Backend, overrides: Partial<Config> & { env?: Record<string, string> } = {}): Harness {
+  const h = {} as Harness;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const db = await backend.create();
+    drop = db.drop;
+    h.t = await startTestRelay(db.url, overrides);
+    h.receiver = await new TestReceiver().start();
+  });
+  afterAll(async () => {
+    await h.t?.close();
+    await h.receiver?.close();
+    await drop?.();
+  });
+  return h;
+}
+
+export type Tenant = { accountId: string; apiUser: string; apiKey: string; auth: string };
+
+let tenantSeq = 0;
+/** A fresh tenant with a unique api user name. */
+export async function tenant(t: TestRelay, label: string): Promise<Tenant> {
+  tenantSeq += 1;
+  return t.newTenant(`${label}-${process.pid}-${tenantSeq}`);
+}
+
+/** Asserts the error contract: the status, `{code, message}` and, for 422, the field named. */
+export function expectError(res: { status: number; body: any }, status: number, code: string, field?: string | RegExp): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(typeof res.body).toBe('object');
+  expect(res.body.code).toBe(code);
+  expect(typeof res.body.message).toBe('string');
+  expect(res.body.message.length).toBeGreaterThan(0);
+  const keys = Object.keys(res.body).sort();
+  if (status === 422) {
+    expect(keys).toEqual(['code', 'field', 'message']);
+    if (field instanceof RegExp) expect(res.body.field).toMatch(field);
+    else if (field !== undefined) expect(res.body.field).toBe(field);
+  } else {
+    expect(keys).toEqual(['code', 'message']);
+  }
+}
+
+/** Polls `probe` until it returns a truthy value; resolves with it. */
+export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** Waits until the delivery reaches `state` (as seen through the API); returns it with its attempts. */
+export async function waitForDelivery(t: TestRelay, auth: string, id: number, state: string, timeoutMs = 10_000): Promise<any> {
+  return waitUntil(
+    async () => {
+      const r = await t.api('GET', `/v1/deliveries/${id}`, undefined, { auth });
+      expect(r.status).toBe(200);
+      return r.body.state === state && !r.body.in_flight ? r.body : undefined;
+    },
+    `delivery ${id} to be ${state}`,
+    timeoutMs,
+  );
+}
+
+/** The deliveries of an event, through GET /v1/events/{id}. */
+export async function eventDeliveries(t: TestRelay, auth: string, eventId: string): Promise<any[]> {
+  const r = await t.api('GET', `/v1/events/${eventId}`, undefined, { auth });
+  expect(r.status).toBe(200);
+  return r.body.deliveries as any[];
+}
+
+/** Moves past the current millisecond, so rows created next get a strictly later created_at. */
+export async function nextMillisecond(after: number): Promise<void> {
+  while (Date.now() <= after) await new Promise((r) => setTimeout(r, 1));
+}
+
+export const SECRET_RE = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
