@@ -8,6 +8,7 @@ import {
   completeAttempts,
   extendLeases,
   releaseLeases,
+  releaseOtherLeases,
   type ClaimedDelivery,
   type DeliveryTransition,
 } from '../store/deliveries.js';
@@ -96,6 +97,17 @@ export class DeliveryWorker {
   start(): void {
     this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
     this.heartbeat.unref();
+    if (!this.deps.store.caps.multiProcess) {
+      // No other process shares this database: leases left in it are a killed process's. Take them
+      // back now rather than LEASE_MS later (claims made meanwhile are ours and stay untouched).
+      void releaseOtherLeases(this.deps.store.db, this.owner, this.deps.clock.now())
+        .then((n) => {
+          if (n > 0) this.deps.log.warn({ count: n }, 'took back deliveries leased by a previous process');
+        })
+        .catch((err: unknown) => this.deps.log.error({ err }, 'taking back stale leases failed; they come due when their lease ends'))
+        .finally(() => this.wake());
+      return;
+    }
     this.wake();
   }
 

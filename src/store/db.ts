@@ -21,6 +21,8 @@ export interface Store {
   notify(channel: string, payload?: string): Promise<void>;
   /** Run `fn` only if this process gets the session lock `key`; resolves false when another holds it. */
   tryLock(key: number): Promise<boolean>;
+  /** The PostgreSQL schema the tables live in; undefined on SQLite. */
+  currentSchema(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ function openSqlite(path: string): Store {
     notify: async () => {},
     // One process owns an SQLite file, so its scheduler is always the only one.
     tryLock: async () => true,
+    currentSchema: async () => undefined,
     close: () => db.destroy(),
   };
 }
@@ -116,6 +119,11 @@ function openPostgres(url: string): Store {
       const res = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
       return res.rows[0]?.ok === true;
     },
+    async currentSchema() {
+      if (schema) return schema;
+      const res = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
+      return res.rows[0]?.s ?? undefined;
+    },
     async close() {
       lockClient?.release(true);
       lockClient = undefined;
@@ -130,7 +138,10 @@ export class SchemaTooNewError extends Error {}
 /** Brings the schema up to date; refuses a database migrated by a newer version of callback-relay. */
 export async function migrateToLatest(store: Store): Promise<string[]> {
   const provider = { getMigrations: async () => migrations(store.caps) };
-  const migrator = new Migrator({ db: store.db, provider });
+  // Kysely looks for its migration table in every schema of the database: name ours, or another
+  // schema's table (another tenant, a test run) is taken for it.
+  const migrationTableSchema = await store.currentSchema();
+  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const known = new Set(Object.keys(migrations(store.caps)));
   const applied = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
   // getMigrations lists only the migrations the code knows; read the table for the others.

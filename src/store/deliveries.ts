@@ -63,6 +63,21 @@ export async function releaseLeases(db: Db, owner: string, ids: readonly number[
     .execute();
 }
 
+/**
+ * Where one process owns the database (SQLite), a lease held by any other owner is a dead process's
+ * (kill -9): hand those back, due at once, instead of waiting out the lease. Returns how many.
+ */
+export async function releaseOtherLeases(db: Db, owner: string, now: number): Promise<number> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+    .where('state', '=', 'pending')
+    .where('lease_owner', 'is not', null)
+    .where('lease_owner', '!=', owner)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
 /** The state a finished attempt moves its delivery to. */
 export interface DeliveryTransition {
   id: number;

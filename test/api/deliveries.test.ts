@@ -49,10 +49,10 @@ for (const backend of BACKENDS) {
       });
       expect(done.completed_at).toEqual(expect.any(String));
       // On read, `attempts` is the list of attempts (the list endpoint gives their count).
-      expect(done.attempts).toHaveLength(1);
+      expect(done.attempt_log).toHaveLength(1);
       const listed = await t.api('GET', `/v1/deliveries?event_id=${eventId}`, undefined, { auth: me.auth });
       expect(listed.body.data[0]).toMatchObject({ id: d.id, attempts: 1, state: 'delivered' });
-      const a = done.attempts[0];
+      const a = done.attempt_log[0];
       expect(a).toMatchObject({ attempt: 1, outcome: 'success', error: null });
       expect(a.request.method).toBe('POST');
       expect(a.request.url).toBe(`${receiver.url}/dl-read`);
@@ -85,8 +85,8 @@ for (const backend of BACKENDS) {
       const full = await waitForDelivery(t, me.auth, d.id, 'failed');
       expect(full).toMatchObject({ state: 'failed', last_status: 500 });
       expect(full.last_error).toEqual(expect.any(String));
-      expect(full.attempts.map((a: any) => a.attempt)).toEqual([1, 2, 3]);
-      for (const a of full.attempts) {
+      expect(full.attempt_log.map((a: any) => a.attempt)).toEqual([1, 2, 3]);
+      for (const a of full.attempt_log) {
         expect(a.outcome).toBe('retryable');
         expect(a.response).toMatchObject({ status: 500, body: 'boom' });
       }
@@ -101,8 +101,8 @@ for (const backend of BACKENDS) {
       expect(retry.body).toMatchObject({ id: d.id, state: 'pending' });
       const after = await waitForDelivery(t, me.auth, d.id, 'delivered');
       expect(after).toMatchObject({ last_status: 200, last_error: null });
-      expect(after.attempts).toHaveLength(4);
-      expect(after.attempts[3]).toMatchObject({ attempt: 4, outcome: 'success', response: { status: 200, body: 'ok now' } });
+      expect(after.attempt_log).toHaveLength(4);
+      expect(after.attempt_log[3]).toMatchObject({ attempt: 4, outcome: 'success', response: { status: 200, body: 'ok now' } });
       expect(receiver.received.filter((r) => r.path === '/dl-retry')).toHaveLength(4);
     });
 

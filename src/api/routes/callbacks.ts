@@ -262,7 +262,10 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
         if (b.api_user !== undefined) patch.api_user = (await checkApiUser(accountId, b.api_user)) ?? null;
         await updateCallback(db, accountId, current.id, patch);
         if (b.enabled === false) await disableCallback(deps, accountId, current.id, 'disabled by the API');
-        else if (b.enabled === true) await enableCallback(deps, accountId, current.id);
+        else if (b.enabled === true) {
+          await enableCallback(deps, accountId, current.id);
+          deps.wake();
+        }
         else await registry.reload();
         return callbackJson(await load(accountId, current.id));
       },
@@ -281,6 +284,8 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/callbacks/:id/enable', { schema: { tags, summary: 'Enable a callback; held deliveries resume', params: IdParams, response: { 200: CallbackOut } } }, async (req) => {
       if (!(await enableCallback(deps, req.principal.accountId, req.params.id))) throw notFound(`callback ${req.params.id}`);
+      // Its held deliveries are due now.
+      deps.wake();
       return callbackJson(await load(req.principal.accountId, req.params.id));
     });
 

@@ -110,7 +110,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsync {
         const row = await findDelivery(db, req.principal.accountId, Number(req.params.id));
         if (!row) throw notFound(`delivery ${req.params.id}`);
         const attempts = await listAttemptsForDelivery(db, req.principal.accountId, row.id);
-        return { ...deliveryJson(row), attempts: attempts.map(attemptJson) };
+        return { ...deliveryJson(row), attempt_log: attempts.map(attemptJson) };
       },
     );
 

@@ -1,0 +1,174 @@
+import { afterAll, describe, it } from 'vitest';
+import { BACKENDS } from '../helpers/backends.js';
+import { TestReceiver } from '../helpers/receiver.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { createCallback, deliveriesOf, postEvent, receivedFor, sleep, waitForDelivery, waitUntil } from '../helpers/e2e.js';
+import { openStore } from '../../src/store/db.js';
+
+/** Disable/enable, graceful shutdown and lease expiry: what happens to deliveries around a worker. */
+for (const backend of BACKENDS) {
+  describe.skipIf(!backend.available)(`delivery lifecycle on ${backend.name}`, { concurrent: true }, () => {
+    const relays: TestRelay[] = [];
+    const receivers: TestReceiver[] = [];
+    const drops: (() => Promise<void>)[] = [];
+    const freshDb = async () => {
+      const db = await backend.create();
+      drops.push(db.drop);
+      return db.url;
+    };
+    const relayOn = async (url: string, overrides: Parameters<typeof startTestRelay>[1] = {}) => {
+      const t = await startTestRelay(url, overrides);
+      relays.push(t);
+      return t;
+    };
+    const newReceiver = async () => {
+      const r = await new TestReceiver().start();
+      receivers.push(r);
+      return r;
+    };
+    afterAll(async () => {
+      for (const r of receivers) await r.close();
+      for (const t of relays) await t.close().catch(() => {});
+      for (const d of drops) await d();
+    });
+
+    it('disable holds the pending deliveries; enable delivers them', async ({ expect }) => {
+      // A retry an hour away: after the first failure the deliveries wait, not in flight.
+      const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000] });
+      const receiver = await newReceiver();
+      receiver.behaviour = (_req, res) => {
+        res.statusCode = 503;
+        res.end();
+      };
+      const cb = await createCallback(t, { title: 'toggle', url: receiver.url });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await postEvent(t, { type: 'sms.delivered', data: { i } }));
+      await waitUntil(
+        async () => {
+          const all = await Promise.all(ids.map((id) => deliveriesOf(t, id)));
+          return all.every((l) => l.length === 1 && l[0]!.state === 'pending' && l[0]!.attempts === 1 && !l[0]!.in_flight);
+        },
+        { what: 'five deliveries waiting for their retry' },
+      );
+
+      const disabled = await t.api('POST', `/v1/callbacks/${cb.id}/disable`);
+      expect(disabled.status).toBe(200);
+      expect(disabled.body.enabled).toBe(false);
+      for (const id of ids) expect((await deliveriesOf(t, id))[0]!.state).toBe('held');
+      const held = await t.api('GET', `/v1/deliveries?state=held&callback_id=${cb.id}`);
+      expect(held.body.total).toBe(5);
+      // A held delivery cannot be retried by hand either.
+      expect((await t.api('POST', `/v1/deliveries/${held.body.data[0].id}/retry`)).status).toBe(409);
+
+      receiver.behaviour = (_req, res) => res.end('ok');
+      await sleep(400);
+      expect(receiver.received).toHaveLength(5);
+
+      const enabled = await t.api('POST', `/v1/callbacks/${cb.id}/enable`);
+      expect(enabled.status).toBe(200);
+      expect(enabled.body.enabled).toBe(true);
+      for (const id of ids) {
+        const d = await waitForDelivery(t, id, { timeoutMs: 5000 });
+        expect(d.state).toBe('delivered');
+        expect(d.attempts).toBe(2);
+        expect(receivedFor(receiver.received, id)).toHaveLength(2);
+      }
+    });
+
+    it('graceful shutdown: attempts in flight complete and are recorded; nothing is left leased', async ({ expect }) => {
+      const url = await freshDb();
+      const t = await relayOn(url, { callbackConcurrency: 4, shutdownTimeoutMs: 5000 });
+      const receiver = await newReceiver();
+      let answered = 0;
+      receiver.behaviour = (_req, res) => {
+        setTimeout(() => {
+          answered++;
+          res.end('ok');
+        }, 500);
+      };
+      await createCallback(t, { title: 'slow', url: receiver.url });
+      const batch = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 10 }, (_, i) => ({ type: 'sms.delivered', data: { i } })) });
+      expect(batch.status).toBe(202);
+      const ids = batch.body.ids as string[];
+      await receiver.waitForCount(4, 3000);
+      expect(answered).toBe(0);
+
+      const closing = Date.now();
+      await t.close();
+      const took = Date.now() - closing;
+      // It waited for the four answers instead of dropping them.
+      expect(answered).toBe(4);
+      expect(took).toBeGreaterThanOrEqual(300);
+      expect(receiver.received).toHaveLength(4);
+
+      const store = await openStore(url);
+      try {
+        const rows = await store.db.selectFrom('deliveries').select(['event_id', 'state', 'attempts', 'lease_owner']).execute();
+        expect(rows).toHaveLength(10);
+        const sent = new Set(receiver.received.map((r) => String(r.headers['webhook-id'])));
+        for (const row of rows) {
+          if (sent.has(row.event_id)) expect(row).toMatchObject({ state: 'delivered', attempts: 1, lease_owner: null });
+          else expect(row).toMatchObject({ state: 'pending', attempts: 0, lease_owner: null });
+        }
+        const leased = await store.db.selectFrom('deliveries').select('id').where('lease_owner', 'is not', null).execute();
+        expect(leased).toEqual([]);
+        const attempts = await store.db.selectFrom('attempts').select(['event_id', 'outcome', 'response_status']).execute();
+        expect(attempts).toHaveLength(4);
+        for (const a of attempts) {
+          expect(sent.has(a.event_id!)).toBe(true);
+          expect(a).toMatchObject({ outcome: 'success', response_status: 200 });
+        }
+      } finally {
+        await store.close();
+      }
+
+      // The next start takes the handed-back deliveries at once.
+      receiver.behaviour = (_req, res) => res.end('ok');
+      const restarted = await relayOn(url);
+      await receiver.waitFor((r) => ids.every((id) => receivedFor(r, id).length > 0), 3000, 'the other six');
+      for (const id of ids) expect(receivedFor(receiver.received, id)).toHaveLength(1);
+      for (const id of ids) expect((await waitForDelivery(restarted, id)).state).toBe('delivered');
+    });
+
+    it('a delivery leased by a dead worker is delivered once its lease runs out, not before', async ({ expect }) => {
+      const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000] });
+      const receiver = await newReceiver();
+      receiver.behaviour = (req, res, i) => {
+        res.statusCode = i < 2 ? 500 : 200;
+        res.end();
+      };
+      await createCallback(t, { title: 'lease', url: receiver.url });
+      const expired = await postEvent(t, { type: 'sms.delivered', data: { lease: 'expired' } });
+      const live = await postEvent(t, { type: 'sms.delivered', data: { lease: 'live' } });
+      // Both failed once and now wait an hour for their retry.
+      for (const id of [expired, live]) {
+        await waitForDelivery(t, id, { pred: (d) => d.state === 'pending' && d.attempts === 1 && !d.in_flight });
+      }
+      receiver.behaviour = (_req, res) => res.end();
+
+      // A worker that died holding them: one lease ran out a second ago, the other still runs 1.2 s.
+      const db = t.relay.store.db;
+      const now = Date.now();
+      const dExpired = (await deliveriesOf(t, expired))[0]!;
+      const dLive = (await deliveriesOf(t, live))[0]!;
+      await db.updateTable('deliveries').set({ lease_owner: 'dead', next_attempt_at: now - 1000 }).where('id', '=', dExpired.id).execute();
+      const liveUntil = now + 1200;
+      await db.updateTable('deliveries').set({ lease_owner: 'dead', next_attempt_at: liveUntil }).where('id', '=', dLive.id).execute();
+
+      const a = await waitForDelivery(t, expired, { timeoutMs: 3000 });
+      expect(a.state).toBe('delivered');
+      expect(a.attempts).toBe(2);
+      expect(receivedFor(receiver.received, expired)[1]!.at - now).toBeLessThan(1000);
+      // The live lease is respected…
+      expect((await deliveriesOf(t, live))[0]).toMatchObject({ state: 'pending', attempts: 1, in_flight: true });
+      expect(receivedFor(receiver.received, live)).toHaveLength(1);
+      // …until it runs out.
+      const b = await waitForDelivery(t, live, { timeoutMs: 4000 });
+      expect(b.state).toBe('delivered');
+      expect(b.attempts).toBe(2);
+      expect(receivedFor(receiver.received, live)[1]!.at).toBeGreaterThanOrEqual(liveUntil - 5);
+      const row = await db.selectFrom('deliveries').select('lease_owner').where('id', '=', dLive.id).executeTakeFirstOrThrow();
+      expect(row.lease_owner).toBeNull();
+    });
+  });
+}
