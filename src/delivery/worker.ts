@@ -20,6 +20,7 @@ import { renderRequest, type RenderedRequest } from '../formats/index.js';
 import { nextRetryDelay } from './backoff.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
+import { OPEN_GATE, type CallbackGate } from './gate.js';
 import { classifyResult, type Outcome } from './outcome.js';
 import { redactHeaders, redactUrl } from './redact.js';
 
@@ -47,6 +48,8 @@ export interface WorkerDeps {
   log: Logger;
   metrics?: Metrics | undefined;
   random?: () => number;
+  /** Narrows a callback's in-flight cap (circuit breaker); by default it does not. */
+  gate?: CallbackGate;
 }
 
 interface Job {
@@ -85,6 +88,7 @@ export class DeliveryWorker {
   private idleTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly random: () => number;
+  private readonly gate: CallbackGate;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -92,6 +96,7 @@ export class DeliveryWorker {
     private readonly opts: WorkerOptions,
   ) {
     this.random = deps.random ?? Math.random;
+    this.gate = deps.gate ?? OPEN_GATE;
   }
 
   start(): void {
@@ -172,12 +177,23 @@ export class DeliveryWorker {
     }
   }
 
+  /** The in-flight cap of a callback right now: the configured one, narrowed by the gate. */
+  private capFor(callbackId: string): number {
+    return Math.min(this.opts.callbackConcurrency, this.gate.limit(callbackId, this.deps.clock.now()));
+  }
+
   private saturatedCallbacks(): string[] {
     const out: string[] = [];
     for (const [id, s] of this.perCallback) {
-      if (s.active >= this.opts.callbackConcurrency || s.waiting.length > 0) out.push(id);
+      if (s.active >= this.capFor(id) || s.waiting.length > 0) out.push(id);
     }
+    for (const id of this.gateClosed()) if (!this.perCallback.has(id)) out.push(id);
     return out;
+  }
+
+  /** Callbacks the gate holds entirely, so the claim leaves their deliveries in the queue. */
+  private gateClosed(): string[] {
+    return this.gate.closed ? this.gate.closed(this.deps.clock.now()) : [];
   }
 
   private enqueue(job: Job): void {
@@ -187,7 +203,7 @@ export class DeliveryWorker {
       slot = { active: 0, waiting: [] };
       this.perCallback.set(id, slot);
     }
-    if (slot.active < this.opts.callbackConcurrency && this.sending < this.opts.concurrency) {
+    if (slot.active < this.capFor(id) && this.sending < this.opts.concurrency) {
       slot.active++;
       this.sending++;
       void this.run(job);
@@ -364,14 +380,21 @@ export class DeliveryWorker {
     if (!slot) return;
     slot.active--;
     this.sending--;
-    const next = slot.waiting.shift();
-    if (next && !this.stopped) {
+    const cap = this.capFor(callbackId);
+    if (slot.waiting.length > 0 && !this.stopped && slot.active < cap) {
+      const next = slot.waiting.shift()!;
       slot.active++;
       this.sending++;
       void this.run(next);
-    } else if (slot.active === 0 && slot.waiting.length === 0) {
-      this.perCallback.delete(callbackId);
+    } else if (cap === 0 && slot.active === 0 && slot.waiting.length > 0) {
+      // The gate closed while these waited: hand them back instead of holding their leases.
+      const ids = slot.waiting.splice(0).map((j) => j.claim.id);
+      for (const id of ids) this.held.delete(id);
+      void releaseLeases(this.deps.store.db, this.owner, ids, this.deps.clock.now()).catch((err: unknown) =>
+        this.deps.log.warn({ err }, 'handing back held deliveries failed; they come due when their lease ends'),
+      );
     }
+    if (slot.active === 0 && slot.waiting.length === 0) this.perCallback.delete(callbackId);
   }
 
   private emitOutcome(info: AttemptInfo, t: DeliveryTransition): void {
