@@ -246,7 +246,7 @@ export class DeliveryWorker {
         return;
       }
       const result = await this.deps.sender.send({ ...request, timeoutMs: cb.timeoutMs });
-      const outcome = classifyResult(result, this.deps.clock.now());
+      const outcome = classifyResult(result, this.deps.clock.now(), request.success);
       this.record(job, cb, request, startedAt, result, outcome);
     } catch (err) {
       this.deps.log.error({ err, deliveryId: claim.id }, 'delivery attempt crashed');

@@ -12,11 +12,21 @@ export interface RenderEvent {
   customArgs: Record<string, unknown> | null;
 }
 
+/** What counts as success for a callback: by default any 2xx. */
+export interface SuccessRule {
+  /** Accepted status codes; default 200–299. */
+  statuses?: readonly number[] | undefined;
+  /** A substring the response body must contain. */
+  bodyContains?: string | undefined;
+}
+
 export interface RenderedRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** What counts as success for this request; default any 2xx. */
+  success?: SuccessRule;
 }
 
 export const FORMATS = ['standard'] as const;
