@@ -25,6 +25,21 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** API requests per second per api user; 0: unlimited. */
   rateLimit: number;
+  /** How often workers read the queue for due times (other processes' retries, dead workers' leases). */
+  sweepIntervalMs: number;
+  /** From address of notices and reports. */
+  smtpFrom: string;
+  /** At most one failure notice per callback this often. */
+  noticeIntervalMs: number;
+  /** Consecutive failures that open a callback's circuit; 0: no circuit breaker. */
+  circuitFailures: number;
+  /** First cool-down of an open circuit; doubles after each failed probe. */
+  circuitCooldownMs: number;
+  circuitMaxCooldownMs: number;
+  /** Failing without a success this long disables a callback; 0: never. */
+  autoDisableAfterMs: number;
+  /** This many deliveries exhausted without a success disable a callback; 0: never. */
+  autoDisableExhausted: number;
 }
 
 export class ConfigError extends Error {}
@@ -48,7 +63,15 @@ const FIELDS = {
   RELAY_WORKER_CONCURRENCY: { def: '256', read: (v: string) => int(v, 'RELAY_WORKER_CONCURRENCY', 1, 10_000) },
   RELAY_CALLBACK_CONCURRENCY: { def: '32', read: (v: string) => int(v, 'RELAY_CALLBACK_CONCURRENCY', 1, 1000) },
   RELAY_SHUTDOWN_TIMEOUT: { def: '20s', read: (v: string) => parseDuration(v) },
+  RELAY_SWEEP_INTERVAL: { def: '5s', read: (v: string) => parseDuration(v) },
   RELAY_RATE_LIMIT: { def: '0', read: (v: string) => int(v, 'RELAY_RATE_LIMIT', 0, 10_000_000) },
+  RELAY_SMTP_FROM: { def: 'callback-relay <noreply@localhost>', read: (v: string) => v },
+  RELAY_NOTICE_INTERVAL: { def: '1h', read: (v: string) => duration(v, 'RELAY_NOTICE_INTERVAL') },
+  RELAY_CIRCUIT_FAILURES: { def: '5', read: (v: string) => int(v, 'RELAY_CIRCUIT_FAILURES', 0, 1_000_000) },
+  RELAY_CIRCUIT_COOLDOWN: { def: '30s', read: (v: string) => duration(v, 'RELAY_CIRCUIT_COOLDOWN') },
+  RELAY_CIRCUIT_MAX_COOLDOWN: { def: '10m', read: (v: string) => duration(v, 'RELAY_CIRCUIT_MAX_COOLDOWN') },
+  RELAY_AUTO_DISABLE_AFTER: { def: '5d', read: (v: string) => duration(v, 'RELAY_AUTO_DISABLE_AFTER') },
+  RELAY_AUTO_DISABLE_EXHAUSTED: { def: '100', read: (v: string) => int(v, 'RELAY_AUTO_DISABLE_EXHAUSTED', 0, 100_000_000) },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -88,6 +111,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     callbackConcurrency: get('RELAY_CALLBACK_CONCURRENCY')!,
     shutdownTimeoutMs: get('RELAY_SHUTDOWN_TIMEOUT')!,
     rateLimit: get('RELAY_RATE_LIMIT')!,
+    sweepIntervalMs: get('RELAY_SWEEP_INTERVAL')!,
+    smtpFrom: get('RELAY_SMTP_FROM')!,
+    noticeIntervalMs: get('RELAY_NOTICE_INTERVAL')!,
+    circuitFailures: get('RELAY_CIRCUIT_FAILURES')!,
+    circuitCooldownMs: get('RELAY_CIRCUIT_COOLDOWN')!,
+    circuitMaxCooldownMs: get('RELAY_CIRCUIT_MAX_COOLDOWN')!,
+    autoDisableAfterMs: get('RELAY_AUTO_DISABLE_AFTER')!,
+    autoDisableExhausted: get('RELAY_AUTO_DISABLE_EXHAUSTED')!,
     ...overrides,
   };
   if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {
@@ -102,6 +133,14 @@ function int(v: string, name: string, min: number, max: number): number {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${v}"`);
   }
   return n;
+}
+
+function duration(v: string, name: string): number {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
 }
 
 function bool(v: string, name: string): boolean {

@@ -11,6 +11,7 @@ import { HttpSender } from './delivery/http.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { disableOnGone } from './notify/gone.js';
 import { Scheduler } from './scheduler.js';
+import { createNotify, type Notify } from './notify/index.js';
 import { buildApp, type App } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
 
@@ -24,6 +25,9 @@ export interface Relay {
   bus: PipelineBus;
   ingestor: Ingestor;
   worker: DeliveryWorker | undefined;
+  /** Failure notices, circuit breaker, auto-disable, operational events, alerts, reports. */
+  notify: Notify;
+  scheduler: Scheduler | undefined;
   app: App | undefined;
   log: Logger;
   /** The API's address once listening, e.g. http://127.0.0.1:8080. */
@@ -61,37 +65,60 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   let worker: DeliveryWorker | undefined;
   let sender: HttpSender | undefined;
   const unsubscribe: (() => void | Promise<void>)[] = [];
-  const wakeLocal = () => worker?.wake();
+  // Workers are told which callbacks have new deliveries; with no ids, they sweep the queue.
+  const wakeLocal = (callbackIds?: Iterable<string>) => worker?.wake(callbackIds);
   const wake = store.caps.listenNotify
-    ? () => {
-        wakeLocal();
-        store.notify(DUE_CHANNEL).catch((err: unknown) => log.warn({ err }, 'notify failed'));
+    ? (callbackIds?: Set<string>) => {
+        wakeLocal(callbackIds);
+        const payload = callbackIds ? [...callbackIds].join(',') : '';
+        // NOTIFY payloads stop at 8000 bytes: past that, let the other processes sweep.
+        store.notify(DUE_CHANNEL, payload.length < 7900 ? payload : '').catch((err: unknown) => log.warn({ err }, 'notify failed'));
       }
     : wakeLocal;
+
+  const ingestor = new Ingestor({ store, registry, clock, log, onCommitted: wake });
+  // Stopgap until the Ingestor emits it itself after commit: alert rules evaluate ingested events.
+  const ingest = ingestor.ingest.bind(ingestor);
+  ingestor.ingest = async (principal, inputs, key, batch) => {
+    const ids = await ingest(principal, inputs, key, batch);
+    if (bus.has('events.ingested')) {
+      bus.emit('events.ingested', {
+        accountId: principal.accountId,
+        apiUser: principal.apiUser,
+        events: inputs.map((e, i) => ({ id: ids[i]!, type: e.type, data: e.data, resourceId: e.resource_id ?? null })),
+      });
+    }
+    return ids;
+  };
+  const notify = createNotify({ config, store, registry, bus, clock, log, ingest: (p, i) => ingestor.ingest(p, i) });
+  notify.attach({ worker: has('worker') });
 
   if (has('worker')) {
     sender = new HttpSender({ allowPrivate: config.allowPrivateNetworks });
     worker = new DeliveryWorker(
-      { store, registry, sender, bus, clock, log: log.child({ component: 'worker' }), metrics },
-      { retrySchedule: config.retrySchedule, concurrency: config.workerConcurrency, callbackConcurrency: config.callbackConcurrency },
+      { store, registry, sender, bus, clock, log: log.child({ component: 'worker' }), metrics, ...(notify.gate ? { gate: notify.gate } : {}) },
+      {
+        retrySchedule: config.retrySchedule,
+        concurrency: config.workerConcurrency,
+        callbackConcurrency: config.callbackConcurrency,
+        sweepIntervalMs: config.sweepIntervalMs,
+      },
     );
     unsubscribe.push(disableOnGone({ store, registry, bus, clock, log }));
-    if (store.caps.listenNotify) unsubscribe.push(await store.listen(DUE_CHANNEL, wakeLocal));
+    if (store.caps.listenNotify) unsubscribe.push(await store.listen(DUE_CHANNEL, (payload) => wakeLocal(payload ? payload.split(',') : undefined)));
     worker.start();
   }
 
-  const ingestor = new Ingestor({ store, registry, clock, log, onCommitted: wake });
-
   let scheduler: Scheduler | undefined;
   if (has('scheduler')) {
-    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }) });
+    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }), jobs: notify.jobs });
     scheduler.start();
   }
 
   let app: App | undefined;
   let url: string | undefined;
   if (has('api')) {
-    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake });
+    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify });
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host });
     } else {
@@ -108,6 +135,8 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     bus,
     ingestor,
     worker,
+    notify,
+    scheduler,
     app,
     log,
     url,
@@ -119,6 +148,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
         await ingestor.flush();
         if (worker) await worker.stop(config.shutdownTimeoutMs);
         if (scheduler) await scheduler.stop();
+        await notify.close();
         for (const u of unsubscribe) await u();
         registry.stop();
         if (sender) await sender.close();

@@ -7,7 +7,7 @@ import { IDEMPOTENCY_WINDOW_MS } from './ingest/ingest.js';
 /** The session lock that makes one scheduler run among many processes on PostgreSQL. */
 export const SCHEDULER_LOCK_KEY = 0x5e1a7;
 
-interface Job {
+export interface Job {
   name: string;
   everyMs: number;
   run: () => Promise<unknown>;
@@ -24,8 +24,9 @@ export class Scheduler {
   private readonly jobs: Job[];
   private running: Promise<void> | undefined;
 
-  constructor(private readonly deps: { store: Store; clock: Clock; log: Logger }) {
+  constructor(private readonly deps: { store: Store; clock: Clock; log: Logger; jobs?: Job[] }) {
     this.jobs = [
+      ...(deps.jobs ?? []),
       {
         name: 'expire-idempotency-keys',
         everyMs: 10 * 60_000,

@@ -19,6 +19,12 @@ import { eventRoutes } from './routes/events.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { opsRoutes } from './routes/ops.js';
+import { webhookRootRoutes, webhookRoutes } from './routes/webhooks.js';
+import { whispirCallRoutes } from './routes/whispir-calls.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { alertRoutes } from './routes/alerts.js';
+import { reportRoutes } from './routes/reports.js';
+import type { Notify } from '../notify/index.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
@@ -31,6 +37,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Tell the delivery workers that deliveries fell due now. */
   wake: () => void;
+  /** Circuit state and alert-rule caches, where this process runs them. */
+  notify?: Notify | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -74,25 +82,37 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const auth = new Authenticator(deps.store);
   await app.register(opsRoutes(deps));
+  const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    req.principal = await auth.authenticate(req);
+    const waitMs = throttle.take(req.principal.apiUser);
+    if (waitMs > 0) {
+      void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      throw new ApiError('throttled', `more than ${deps.config.rateLimit} requests per second; retry after ${waitMs} ms`);
+    }
+  };
   await app.register(
     async (v1) => {
       v1.decorateRequest('principal', undefined as never);
-      const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
-      v1.addHook('onRequest', async (req, reply) => {
-        req.principal = await auth.authenticate(req);
-        const waitMs = throttle.take(req.principal.apiUser);
-        if (waitMs > 0) {
-          void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-          throw new ApiError('throttled', `more than ${deps.config.rateLimit} requests per second; retry after ${waitMs} ms`);
-        }
-      });
+      v1.addHook('onRequest', authenticate);
       await v1.register(callbackRoutes(deps));
       await v1.register(eventRoutes(deps));
       await v1.register(deliveryRoutes(deps));
       await v1.register(eventTypeRoutes());
+      await v1.register(notificationRoutes(deps));
+      await v1.register(alertRoutes(deps));
+      await v1.register(reportRoutes(deps));
+      await v1.register(webhookRoutes(deps));
+      await v1.register(whispirCallRoutes(deps));
     },
     { prefix: '/v1' },
   );
+  // EngageLab's WebHooks document deletes at /webhooks/{id} (no /v1): same auth, that one route.
+  await app.register(async (root) => {
+    root.decorateRequest('principal', undefined as never);
+    root.addHook('onRequest', authenticate);
+    await root.register(webhookRootRoutes(deps));
+  });
   return app;
 }
 

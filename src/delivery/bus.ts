@@ -26,6 +26,14 @@ export interface PipelineEvents {
   'callback.gone': { accountId: string; callbackId: string };
   'callback.disabled': { accountId: string; callbackId: string; reason: string };
   'callback.enabled': { accountId: string; callbackId: string };
+  /** Events were committed (after the ingest transaction); alert rules evaluate them. */
+  'events.ingested': IngestedEvents;
+}
+
+export interface IngestedEvents {
+  accountId: string;
+  apiUser: string | null;
+  events: { id: string; type: string; data: unknown; resourceId: string | null }[];
 }
 
 type Listener<T> = (payload: T) => void | Promise<void>;

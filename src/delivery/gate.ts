@@ -5,8 +5,6 @@
 export interface CallbackGate {
   /** 0: send nothing now (open circuit); 1: one probe at a time (half-open); Infinity: no limit of its own. */
   limit(callbackId: string, now: number): number;
-  /** Every callback whose limit is 0 now, so claims can skip their deliveries. */
-  closed?(now: number): string[];
 }
 
 export const OPEN_GATE: CallbackGate = { limit: () => Infinity };

@@ -1,4 +1,6 @@
-const SECRET_HEADER = /authorization|signature|secret|token|api[-_]?key|password|cookie|x-callback-id|auth/i;
+// Covers the vendor formats' own: X-CALLBACK-ID (engagelab), X-WebHook-Signature (engagelab-email),
+// X-Whispir-Callback-Key (whispir; any header ending in -key).
+const SECRET_HEADER = /authorization|signature|secret|token|api[-_]?key|password|cookie|x-callback-id|auth|(^|-)key$/i;
 const SECRET_PARAM = /^(auth|key|token|secret|password|signature|sig|access_token|api_key|apikey)$/i;
 
 /** Header values that may be secret are replaced, so attempt records and logs never hold them. */

@@ -5,6 +5,7 @@ import type { Metrics } from '../lib/metrics.js';
 import type { Store } from '../store/db.js';
 import {
   claimDueDeliveries,
+  nextDueTime,
   completeAttempts,
   extendLeases,
   releaseLeases,
@@ -27,7 +28,8 @@ import { redactHeaders, redactUrl } from './redact.js';
 /** A claimed delivery is leased this long; the heartbeat renews it while the attempt runs. */
 export const LEASE_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
-const IDLE_POLL_MS = 250;
+/** How often, when idle, the in-memory due times are checked (no query unless something is due). */
+const IDLE_POLL_MS = 100;
 const MAX_CLAIM = 1000;
 const REQUEST_BODY_KEPT = 4096;
 
@@ -37,6 +39,8 @@ export interface WorkerOptions {
   concurrency: number;
   /** Requests in flight at once to one callback. */
   callbackConcurrency: number;
+  /** How often the queue itself is read for due times: catches other processes' retries and dead leases. */
+  sweepIntervalMs: number;
 }
 
 export interface WorkerDeps {
@@ -59,29 +63,34 @@ interface Job {
 
 interface Finished {
   job: Job;
-  /** It held one of its callback's in-flight slots, to give back once recorded. */
-  slotted: boolean;
   attempt: NewAttempt | null;
   transition: DeliveryTransition;
   info: AttemptInfo | null;
 }
 
 /**
- * The delivery engine of one process: claims due deliveries in batches under a lease, sends them
- * with a per-callback in-flight cap (a slow or dead receiver only ever holds its own share), and
- * records each attempt with the delivery's next state in one transaction per batch of results.
- * Outcomes go out on the bus after they are durable; nothing downstream runs inline in the sender.
+ * The delivery engine of one process. It knows, in memory, when each callback may next have a due
+ * delivery (new deliveries announce themselves, retries are scheduled here, and a periodic sweep of
+ * the queue catches the rest) and claims per callback — at most what that callback may still have in
+ * flight — under a lease. So one slow or dead receiver only ever holds its own share, and a huge
+ * backlog of one callback is never scanned past to reach another's. Each attempt is recorded with its
+ * delivery's next state in one transaction per batch of results; outcomes go out on the bus after
+ * they are durable, and nothing downstream runs inline in the sender.
  */
 export class DeliveryWorker {
   readonly owner = newId('wrk');
   private sending = 0;
-  /** Per callback: requests in flight, and claimed deliveries waiting for a slot. */
-  private perCallback = new Map<string, { active: number; waiting: Job[] }>();
-  /** Every delivery this worker holds a lease on (sending, waiting or awaiting its record). */
+  /** Requests in flight per callback. */
+  private active = new Map<string, number>();
+  /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
+  private due = new Map<string, number>();
+  /** Every delivery this worker holds a lease on (sending, or awaiting its record). */
   private held = new Set<number>();
   private finished: Finished[] = [];
   private claiming = false;
   private wakeAgain = false;
+  private sweepWanted = true;
+  private lastSweep = 0;
   private flushing: Promise<void> | undefined;
   private flushQueued = false;
   private stopped = false;
@@ -90,6 +99,10 @@ export class DeliveryWorker {
   private readonly random: () => number;
   private readonly gate: CallbackGate;
   private idleWaiters: (() => void)[] = [];
+  /** Due times announced while a claim for that callback was under way (the claim must not lose them). */
+  private markedDuringClaim = new Map<string, number | undefined>();
+  /** Rotates which callback claims first, so no callback is always served last. */
+  private turn = 0;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -116,9 +129,17 @@ export class DeliveryWorker {
     this.wake();
   }
 
-  /** Claim now: new deliveries were committed, or capacity came free. */
-  wake(): void {
+  /**
+   * Claim now. With callback ids: those callbacks got new deliveries due now. Without: something
+   * changed that only the queue knows (a retry or recovery by the API, another process): sweep it.
+   */
+  wake(callbackIds?: Iterable<string>): void {
     if (this.stopped) return;
+    if (callbackIds === undefined) this.sweepWanted = true;
+    else {
+      const now = this.deps.clock.now();
+      for (const id of callbackIds) this.markDue(id, now);
+    }
     if (this.claiming) {
       this.wakeAgain = true;
       return;
@@ -130,86 +151,111 @@ export class DeliveryWorker {
     return this.held.size;
   }
 
+  private markDue(callbackId: string, at: number): void {
+    if (this.markedDuringClaim.has(callbackId)) {
+      const marked = this.markedDuringClaim.get(callbackId);
+      this.markedDuringClaim.set(callbackId, marked === undefined ? at : Math.min(marked, at));
+    }
+    const current = this.due.get(callbackId);
+    if (current === undefined || at < current) this.due.set(callbackId, at);
+  }
+
+  /** Re-reads from the queue when every callback next has something due. */
+  private async sweep(): Promise<void> {
+    this.sweepWanted = false;
+    this.lastSweep = this.deps.clock.now();
+    for (const id of this.deps.registry.ids()) {
+      const at = await nextDueTime(this.deps.store.db, id);
+      if (at === null) this.due.delete(id);
+      else this.markDue(id, at);
+    }
+  }
+
   private async claimLoop(): Promise<void> {
     this.claiming = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    let claimedAll = false;
     try {
       do {
         this.wakeAgain = false;
-        const free = this.opts.concurrency - this.sending;
-        if (free <= 0 || this.stopped) break;
-        const limit = Math.min(free, MAX_CLAIM);
-        const now = this.deps.clock.now();
-        const claimed = await claimDueDeliveries(this.deps.store.db, {
-          owner: this.owner,
-          now,
-          leaseUntil: now + LEASE_MS,
-          limit,
-          skip: this.saturatedCallbacks(),
-          skipLocked: this.deps.store.caps.skipLocked,
-        });
-        claimedAll = claimed.length === limit;
-        if (claimed.length === 0) break;
-        for (const c of claimed) this.held.add(c.id);
-        const events = await findEventsByIds(this.deps.store.db, [...new Set(claimed.map((c) => c.event_id))]);
-        const byId = new Map(events.map((e) => [e.id, e]));
-        for (const claim of claimed) {
-          const event = byId.get(claim.event_id);
-          if (!event) {
-            // Cannot happen while events and deliveries are written together; record it rather than loop.
-            this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
-            this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null, false);
-            continue;
-          }
-          this.enqueue({ claim, event });
-        }
-      } while ((this.wakeAgain || claimedAll) && !this.stopped);
+        if (this.sweepWanted || this.deps.clock.now() - this.lastSweep >= this.opts.sweepIntervalMs) await this.sweep();
+        await this.claimRound();
+      } while (this.wakeAgain && !this.stopped);
     } catch (err) {
       this.deps.log.error({ err }, 'claiming deliveries failed; retrying shortly');
     } finally {
       this.claiming = false;
       if (!this.stopped) {
-        this.idleTimer = setTimeout(() => this.wake(), IDLE_POLL_MS);
+        this.idleTimer = setTimeout(() => this.wake([]), IDLE_POLL_MS);
         this.idleTimer.unref();
       }
       this.notifyIdle();
     }
   }
 
+  /** One pass over the callbacks with something due: claim what each may still have in flight. */
+  private async claimRound(): Promise<void> {
+    const now = this.deps.clock.now();
+    const ready: string[] = [];
+    for (const [id, at] of this.due) if (at <= now) ready.push(id);
+    if (ready.length === 0) return;
+    const claimed: ClaimedDelivery[] = [];
+    let free = this.opts.concurrency - this.sending;
+    const first = this.turn++ % ready.length;
+    for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
+      const callbackId = ready[(first + i) % ready.length]!;
+      const limit = Math.min(this.capFor(callbackId) - (this.active.get(callbackId) ?? 0), free, MAX_CLAIM);
+      if (limit <= 0) continue;
+      this.markedDuringClaim.set(callbackId, undefined);
+      let rows: ClaimedDelivery[];
+      let marked: number | undefined;
+      try {
+        rows = await claimDueDeliveries(this.deps.store.db, {
+          owner: this.owner,
+          callbackId,
+          now,
+          leaseUntil: now + LEASE_MS,
+          limit,
+          skipLocked: this.deps.store.caps.skipLocked,
+        });
+      } finally {
+        marked = this.markedDuringClaim.get(callbackId);
+        this.markedDuringClaim.delete(callbackId);
+      }
+      if (rows.length < limit) {
+        // Nothing more is due now; ask the queue when something next is (a retry, a lease ending),
+        // keeping any earlier time announced meanwhile.
+        const next = await nextDueTime(this.deps.store.db, callbackId);
+        const at = next === null ? marked : marked === undefined ? next : Math.min(next, marked);
+        if (at === undefined) this.due.delete(callbackId);
+        else this.due.set(callbackId, at);
+      }
+      // Count the slots now, so the next callback in this round sees what is left.
+      this.active.set(callbackId, (this.active.get(callbackId) ?? 0) + rows.length);
+      this.sending += rows.length;
+      free -= rows.length;
+      for (const r of rows) {
+        this.held.add(r.id);
+        claimed.push(r);
+      }
+    }
+    if (claimed.length === 0) return;
+    const events = await findEventsByIds(this.deps.store.db, [...new Set(claimed.map((c) => c.event_id))]);
+    const byId = new Map(events.map((e) => [e.id, e]));
+    for (const claim of claimed) {
+      const event = byId.get(claim.event_id);
+      if (!event) {
+        // Cannot happen while events and deliveries are written together; record it rather than loop.
+        this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
+        this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null);
+        continue;
+      }
+      void this.run({ claim, event });
+    }
+  }
+
   /** The in-flight cap of a callback right now: the configured one, narrowed by the gate. */
   private capFor(callbackId: string): number {
     return Math.min(this.opts.callbackConcurrency, this.gate.limit(callbackId, this.deps.clock.now()));
-  }
-
-  private saturatedCallbacks(): string[] {
-    const out: string[] = [];
-    for (const [id, s] of this.perCallback) {
-      if (s.active >= this.capFor(id) || s.waiting.length > 0) out.push(id);
-    }
-    for (const id of this.gateClosed()) if (!this.perCallback.has(id)) out.push(id);
-    return out;
-  }
-
-  /** Callbacks the gate holds entirely, so the claim leaves their deliveries in the queue. */
-  private gateClosed(): string[] {
-    return this.gate.closed ? this.gate.closed(this.deps.clock.now()) : [];
-  }
-
-  private enqueue(job: Job): void {
-    const id = job.claim.callback_id;
-    let slot = this.perCallback.get(id);
-    if (!slot) {
-      slot = { active: 0, waiting: [] };
-      this.perCallback.set(id, slot);
-    }
-    if (slot.active < this.capFor(id) && this.sending < this.opts.concurrency) {
-      slot.active++;
-      this.sending++;
-      void this.run(job);
-    } else {
-      slot.waiting.push(job);
-    }
   }
 
   /** One attempt: render, send, classify. Never throws: a bug in here is recorded as a failure. */
@@ -311,8 +357,8 @@ export class DeliveryWorker {
     return { id: claim.id, state, attempts: claim.attempts, nextAttemptAt: this.deps.clock.now(), lastStatus: status, lastError: error };
   }
 
-  private finish(job: Job, attempt: NewAttempt | null, transition: DeliveryTransition, info: AttemptInfo | null, slotted = true): void {
-    this.finished.push({ job, attempt, transition, info, slotted });
+  private finish(job: Job, attempt: NewAttempt | null, transition: DeliveryTransition, info: AttemptInfo | null): void {
+    this.finished.push({ job, attempt, transition, info });
     this.scheduleFlush();
   }
 
@@ -366,35 +412,23 @@ export class DeliveryWorker {
     }
     for (const f of batch) {
       this.held.delete(f.job.claim.id);
-      if (f.slotted) this.releaseSlot(f.job.claim.callback_id);
+      this.releaseSlot(f.job.claim.callback_id);
+      // A retry scheduled here is known here: no need to find it in the queue.
+      if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(f.job.claim.callback_id, f.transition.nextAttemptAt);
     }
     for (const f of batch) {
       if (!f.info || !changed.has(f.transition.id)) continue;
       this.emitOutcome(f.info, f.transition);
     }
-    this.wake();
+    // Slots came free: claim again (what is due is known in memory).
+    this.wake([]);
   }
 
   private releaseSlot(callbackId: string): void {
-    const slot = this.perCallback.get(callbackId);
-    if (!slot) return;
-    slot.active--;
+    const n = (this.active.get(callbackId) ?? 1) - 1;
+    if (n > 0) this.active.set(callbackId, n);
+    else this.active.delete(callbackId);
     this.sending--;
-    const cap = this.capFor(callbackId);
-    if (slot.waiting.length > 0 && !this.stopped && slot.active < cap) {
-      const next = slot.waiting.shift()!;
-      slot.active++;
-      this.sending++;
-      void this.run(next);
-    } else if (cap === 0 && slot.active === 0 && slot.waiting.length > 0) {
-      // The gate closed while these waited: hand them back instead of holding their leases.
-      const ids = slot.waiting.splice(0).map((j) => j.claim.id);
-      for (const id of ids) this.held.delete(id);
-      void releaseLeases(this.deps.store.db, this.owner, ids, this.deps.clock.now()).catch((err: unknown) =>
-        this.deps.log.warn({ err }, 'handing back held deliveries failed; they come due when their lease ends'),
-      );
-    }
-    if (slot.active === 0 && slot.waiting.length === 0) this.perCallback.delete(callbackId);
   }
 
   private emitOutcome(info: AttemptInfo, t: DeliveryTransition): void {
@@ -431,13 +465,6 @@ export class DeliveryWorker {
     this.stopped = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    // Claimed deliveries that never started go back now.
-    const waiting: number[] = [];
-    for (const slot of this.perCallback.values()) for (const job of slot.waiting.splice(0)) waiting.push(job.claim.id);
-    if (waiting.length > 0) {
-      await releaseLeases(this.deps.store.db, this.owner, waiting, this.deps.clock.now());
-      for (const id of waiting) this.held.delete(id);
-    }
     if (this.held.size > 0 || this.finished.length > 0) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),

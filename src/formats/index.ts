@@ -1,46 +1,82 @@
 import type { Callback } from '../routing/callback.js';
 import { liveSecrets } from '../routing/callback.js';
 import { renderStandardBody, standardHeaders } from './standard.js';
+import { checkEngagelab, ENGAGELAB_EVENTS, renderEngagelab } from './engagelab.js';
+import { checkEngagelabEmail, ENGAGELAB_EMAIL_EVENTS, renderEngagelabEmail } from './engagelab-email.js';
+import { checkByHead, OCTOPUSH_EVENTS, octopushUrls, renderOctopush } from './octopush.js';
+import { checkWhispir, renderWhispir, WHISPIR_EVENTS } from './whispir.js';
+import { USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
-/** The event as the formats see it. */
-export interface RenderEvent {
-  id: string;
-  type: string;
-  createdAt: number;
-  data: unknown;
-  resourceId: string | null;
-  customArgs: Record<string, unknown> | null;
-}
+export type { CheckRequest, RenderEvent, RenderedRequest, SuccessRule } from './types.js';
+export { UnsupportedEventError } from './types.js';
 
-/** What counts as success for a callback: by default any 2xx. */
-export interface SuccessRule {
-  /** Accepted status codes; default 200–299. */
-  statuses?: readonly number[] | undefined;
-  /** A substring the response body must contain. */
-  bodyContains?: string | undefined;
-}
-
-export interface RenderedRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  /** What counts as success for this request; default any 2xx. */
-  success?: SuccessRule;
-}
-
-export const FORMATS = ['standard'] as const;
+export const FORMATS = ['standard', 'engagelab', 'engagelab-email', 'octopush', 'whispir'] as const;
 export type Format = (typeof FORMATS)[number];
 
-const USER_AGENT = 'callback-relay/0.1';
+/** What the API needs to know about a format when a callback is saved. */
+export interface FormatInfo {
+  /** Response timeout when the callback sets none, in ms. */
+  defaultTimeoutMs: number;
+  /** The event types it can carry; null: every type. Subscriptions outside it are refused. */
+  events: readonly string[] | null;
+  /** Plain http only to loopback/private hosts (and only with RELAY_ALLOW_PRIVATE_NETWORKS=1). */
+  httpsOnly: boolean;
+}
+
+export const FORMAT_INFO: Readonly<Record<Format, FormatInfo>> = {
+  standard: { defaultTimeoutMs: 15_000, events: null, httpsOnly: false },
+  // EngageLab expects an answer within 3 s.
+  engagelab: { defaultTimeoutMs: 3000, events: ENGAGELAB_EVENTS, httpsOnly: true },
+  'engagelab-email': { defaultTimeoutMs: 3000, events: Object.keys(ENGAGELAB_EMAIL_EVENTS), httpsOnly: false },
+  // Octopush asks receivers to answer in about 1 s; a callback's own `timeout` overrides it.
+  octopush: { defaultTimeoutMs: 1000, events: OCTOPUSH_EVENTS, httpsOnly: false },
+  // Whispir waits up to 60 s for an answer.
+  whispir: { defaultTimeoutMs: 60_000, events: WHISPIR_EVENTS, httpsOnly: false },
+};
+
+export function isFormat(f: string): f is Format {
+  return (FORMATS as readonly string[]).includes(f);
+}
 
 /**
  * The HTTP request a delivery sends: a pure function of (event, callback, time). The callback's static
  * headers go first so a format's own headers (signature, content type) cannot be overridden by them.
  */
 export function renderRequest(event: RenderEvent, cb: Callback, now: number): RenderedRequest {
-  const body = renderStandardBody(event.type, event.createdAt, event.data);
-  const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...cb.headers };
-  Object.assign(headers, standardHeaders(liveSecrets(cb, now), event.id, Math.floor(now / 1000), body));
-  return { method: cb.method, url: cb.url, headers, body };
+  switch (cb.format) {
+    case 'engagelab':
+      return renderEngagelab([event], cb, now);
+    case 'engagelab-email':
+      return renderEngagelabEmail(event, cb, now);
+    case 'octopush':
+      return renderOctopush(event, cb, now);
+    case 'whispir':
+      return renderWhispir(event, cb, now);
+    default: {
+      const body = renderStandardBody(event.type, event.createdAt, event.data);
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...cb.headers };
+      Object.assign(headers, standardHeaders(liveSecrets(cb, now), event.id, Math.floor(now / 1000), body));
+      return { method: cb.method, url: cb.url, headers, body };
+    }
+  }
+}
+
+/**
+ * The URL check(s) of a callback (`POST /v1/callbacks/{id}/refresh`): one request per distinct URL.
+ * engagelab and engagelab-email: a signed POST of `{}` (200 / 200 or 204 within 3 s); whispir: a GET
+ * with the key that must answer 200; standard and octopush: a HEAD that must get any answer below 500.
+ */
+export function checkRequests(cb: Callback, now: number): CheckRequest[] {
+  switch (cb.format) {
+    case 'engagelab':
+      return [checkEngagelab(cb, now)];
+    case 'engagelab-email':
+      return [checkEngagelabEmail(cb, now)];
+    case 'whispir':
+      return [checkWhispir(cb, now)];
+    case 'octopush':
+      return octopushUrls(cb).map((u) => checkByHead(u, cb));
+    default:
+      return [checkByHead(cb.url, cb)];
+  }
 }

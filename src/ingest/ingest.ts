@@ -59,8 +59,8 @@ export class Ingestor {
       registry: CallbackRegistry;
       clock: Clock;
       log: Logger;
-      /** Called after deliveries were committed (wake the workers). */
-      onCommitted: (deliveries: number) => void;
+      /** Called after deliveries were committed, with the callbacks they are owed to (wake the workers). */
+      onCommitted: (callbackIds: Set<string>) => void;
     },
   ) {}
 
@@ -132,7 +132,7 @@ export class Ingestor {
   private async write(group: Pending[]): Promise<string[][]> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    let deliveriesWritten = 0;
+    const callbackIds = new Set<string>();
     const results = await store.db.transaction().execute(async (trx) => {
       // Existing keys per account, read inside the transaction that will insert the new ones.
       const known = new Map<string, string>(); // accountId \0 key -> event id
@@ -204,10 +204,10 @@ export class Ingestor {
       }
       await insertEvents(trx, events, store.caps.maxParameters);
       await insertDeliveries(trx, deliveries, store.caps.maxParameters);
-      deliveriesWritten = deliveries.length;
+      for (const d of deliveries) callbackIds.add(d.callback_id);
       return out;
     });
-    if (deliveriesWritten > 0) this.deps.onCommitted(deliveriesWritten);
+    if (callbackIds.size > 0) this.deps.onCommitted(callbackIds);
     return results;
   }
 

@@ -1,5 +1,6 @@
 import type { Store } from '../store/db.js';
 import { callbacksVersion, listAllCallbacks } from '../store/callbacks.js';
+import { eventTypeByName } from '../catalogue/event-types.js';
 import { toCallback, type Callback } from './callback.js';
 
 /**
@@ -60,6 +61,11 @@ export class CallbackRegistry {
     if ((await callbacksVersion(this.store.db)) !== this.version) await this.reload();
   }
 
+  /** Every callback id known, enabled or not. */
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
   get(id: string): Callback | undefined {
     return this.byId.get(id);
   }
@@ -78,9 +84,17 @@ export class CallbackRegistry {
     for (const cb of this.byAccount.get(accountId) ?? []) {
       if (!cb.enabled) continue;
       if (cb.apiUser !== null && cb.apiUser !== apiUser) continue;
-      if (cb.events.size > 0 && !cb.events.has(type)) continue;
+      if (cb.events.size > 0 ? !cb.events.has(type) : explicitOnly(type)) continue;
       out.push(cb);
     }
     return out;
   }
+}
+
+/**
+ * The relay's own operational events reach only callbacks that name them: a callback subscribed to
+ * "every event" is not suddenly sent notices about callbacks failing.
+ */
+function explicitOnly(type: string): boolean {
+  return eventTypeByName(type)?.channel === 'relay';
 }

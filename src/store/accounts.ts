@@ -21,3 +21,8 @@ export async function countApiUsers(db: Db): Promise<number> {
   const row = await db.selectFrom('api_users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+export async function updateAccountAdminEmail(db: Db, id: string, adminEmail: string | null): Promise<boolean> {
+  const res = await db.updateTable('accounts').set({ admin_email: adminEmail }).where('id', '=', id).executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

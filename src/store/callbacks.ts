@@ -14,6 +14,8 @@ export interface CallbackFilter {
   title?: string | undefined;
   enabled?: boolean | undefined;
   format?: string | undefined;
+  /** Exactly this api-user scope (a name). */
+  apiUser?: string | undefined;
   createdFrom?: number | undefined;
   createdTo?: number | undefined;
 }
@@ -33,6 +35,7 @@ export async function listCallbacks(
   }
   if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
   if (filter.format !== undefined) q = q.where('format', '=', filter.format);
+  if (filter.apiUser !== undefined) q = q.where('api_user', '=', filter.apiUser);
   if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
   if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
   const [rows, total] = await Promise.all([

@@ -1,6 +1,13 @@
+import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
 import { chunk, chunkRows } from './chunk.js';
+
+/**
+ * `state = 'pending'` as a literal, not a bound parameter: SQLite uses the partial index
+ * `deliveries_due` only when the query's condition matches the index's text.
+ */
+const PENDING = sql.lit<'pending'>('pending');
 
 export async function insertDeliveries(db: Db, rows: NewDelivery[], maxParameters: number): Promise<void> {
   for (const part of chunkRows(rows, maxParameters)) await db.insertInto('deliveries').values(part).execute();
@@ -14,22 +21,23 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Takes up to `limit` due deliveries for `owner`: sets the lease and moves next_attempt_at to the
- * lease expiry, so a delivery whose worker dies falls due again by itself. Callbacks in `skip`
- * (at their in-flight cap, or whose circuit is open) are left for later.
+ * Takes up to `limit` of one callback's due deliveries for `owner`, oldest first: sets the lease and
+ * moves next_attempt_at to the lease expiry, so a delivery whose worker dies falls due again by
+ * itself. Per callback, so the worker never claims more than a callback may have in flight and a
+ * callback's backlog never stands in the way of another's.
  */
 export async function claimDueDeliveries(
   db: Db,
-  opts: { owner: string; now: number; leaseUntil: number; limit: number; skip: readonly string[]; skipLocked: boolean },
+  opts: { owner: string; callbackId: string; now: number; leaseUntil: number; limit: number; skipLocked: boolean },
 ): Promise<ClaimedDelivery[]> {
   let due = db
     .selectFrom('deliveries')
     .select('id')
-    .where('state', '=', 'pending')
+    .where('state', '=', PENDING)
+    .where('callback_id', '=', opts.callbackId)
     .where('next_attempt_at', '<=', opts.now)
     .orderBy('next_attempt_at')
     .limit(opts.limit);
-  if (opts.skip.length > 0) due = due.where('callback_id', 'not in', opts.skip as string[]);
   if (opts.skipLocked) due = due.forUpdate().skipLocked();
   return db
     .updateTable('deliveries')
@@ -37,6 +45,17 @@ export async function claimDueDeliveries(
     .where('id', 'in', due)
     .returning(['id', 'event_id', 'callback_id', 'attempts'])
     .execute();
+}
+
+/** When a callback's next owed delivery falls due (in flight ones: when their lease ends); null when none is owed. */
+export async function nextDueTime(db: Db, callbackId: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+    .where('state', '=', PENDING)
+    .where('callback_id', '=', callbackId)
+    .executeTakeFirst();
+  return row?.due === null || row?.due === undefined ? null : Number(row.due);
 }
 
 /** Heartbeat: keeps this worker's in-flight deliveries leased. */
@@ -71,7 +90,7 @@ export async function releaseOtherLeases(db: Db, owner: string, now: number): Pr
   const res = await db
     .updateTable('deliveries')
     .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
-    .where('state', '=', 'pending')
+    .where('state', '=', PENDING)
     .where('lease_owner', 'is not', null)
     .where('lease_owner', '!=', owner)
     .executeTakeFirst();
@@ -255,7 +274,7 @@ export async function queueStats(db: Db): Promise<{ depth: number; oldestDueAt: 
   const row = await db
     .selectFrom('deliveries')
     .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('next_attempt_at').as('oldest')])
-    .where('state', '=', 'pending')
+    .where('state', '=', PENDING)
     .executeTakeFirstOrThrow();
   return { depth: Number(row.n), oldestDueAt: row.oldest === null ? null : Number(row.oldest) };
 }

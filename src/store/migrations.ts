@@ -90,11 +90,12 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .addColumn('completed_at', 'bigint')
           .execute();
-        // The queue's one hot index: only owed rows, in due order.
+        // The queue's one hot index: only owed rows, per callback in due order (claims are per callback,
+        // so a callback with a huge backlog is never scanned past to reach the others).
         await db.schema
           .createIndex('deliveries_due')
           .on('deliveries')
-          .columns(['next_attempt_at'])
+          .columns(['callback_id', 'next_attempt_at'])
           .where(sql.ref('state'), '=', 'pending')
           .execute();
         await db.schema.createIndex('deliveries_callback').on('deliveries').columns(['callback_id', 'state', 'id']).execute();
@@ -130,6 +131,107 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .addColumn('value', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
+      },
+    },
+    // 0002: failure episodes, notices sent, notification settings, alert rules and callback reports.
+    '0002_notify': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('callback_health')
+          .addColumn('callback_id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('failing_since', 'bigint')
+          .addColumn('last_failure_at', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('last_success_at', 'bigint')
+          .addColumn('exhausted_count', 'integer', (c) => c.notNull())
+          .addColumn('failure_noticed', 'integer', (c) => c.notNull())
+          .addColumn('last_notice_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('callback_health_failing').on('callback_health').columns(['failing_since']).execute();
+        await db.schema
+          .createTable('notices')
+          .addColumn('id', serial, serialKey)
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('callback_id', 'text')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('recipient', 'text')
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('delivered', 'integer', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('notices_account').on('notices').columns(['account_id', 'id']).execute();
+        await db.schema
+          .createTable('callback_notifications')
+          .addColumn('callback_id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('emails', 'text', (c) => c.notNull())
+          .addColumn('telegram_chat_ids', 'text', (c) => c.notNull())
+          .addColumn('telegram_bot_token', 'text')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('account_settings')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('telegram_bot_token', 'text')
+          .addColumn('telegram_chat_ids', 'text', (c) => c.notNull())
+          .addColumn('report_frequency', 'text', (c) => c.notNull())
+          .addColumn('report_emails', 'text', (c) => c.notNull())
+          .addColumn('report_next_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('account_settings_report').on('account_settings').columns(['report_next_at']).execute();
+        await db.schema
+          .createTable('alert_rules')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('threshold', 'double precision', (c) => c.notNull())
+          .addColumn('window_ms', 'bigint', (c) => c.notNull())
+          .addColumn('min_sent', 'integer', (c) => c.notNull())
+          .addColumn('cooldown_ms', 'bigint', (c) => c.notNull())
+          .addColumn('emails', 'text', (c) => c.notNull())
+          .addColumn('telegram_chat_ids', 'text', (c) => c.notNull())
+          .addColumn('emit_event', 'integer', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('last_fired_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('alert_rules_account').on('alert_rules').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('otp_tracking')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('sent_at', 'bigint', (c) => c.notNull())
+          .addColumn('verified_at', 'bigint')
+          .addColumn('timeout_alerted', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('otp_tracking_pk', ['account_id', 'message_id'])
+          .execute();
+        await db.schema.createIndex('otp_tracking_sent').on('otp_tracking').columns(['account_id', 'sent_at']).execute();
+        await db.schema
+          .createTable('report_runs')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('frequency', 'text', (c) => c.notNull())
+          .addColumn('period_start', 'bigint', (c) => c.notNull())
+          .addColumn('period_end', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('tries', 'integer', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('report_runs_pk', ['account_id', 'frequency', 'period_start'])
+          .execute();
+      },
+    },
+    // 0003: Whispir lets a customer mark failed calls of a callback as handled.
+    '0003_formats': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('attempts').addColumn('handled', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
   };

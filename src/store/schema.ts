@@ -12,6 +12,13 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   scheduler_state: SchedulerStateTable;
+  callback_health: CallbackHealthTable;
+  notices: NoticesTable;
+  callback_notifications: CallbackNotificationsTable;
+  account_settings: AccountSettingsTable;
+  alert_rules: AlertRulesTable;
+  otp_tracking: OtpTrackingTable;
+  report_runs: ReportRunsTable;
 }
 
 export interface AccountsTable {
@@ -121,11 +128,116 @@ export interface AttemptsTable {
   error_message: string | null;
   /** success | retryable | permanent */
   outcome: string;
+  /** 1 once the customer marked the call handled (Whispir's calls API). */
+  handled: Generated<number>;
 }
 
 export interface SchedulerStateTable {
   name: string;
   value: string;
+  updated_at: number;
+}
+
+/** Per callback: the current failure episode (failing_since set while it lasts) and notice throttling. */
+export interface CallbackHealthTable {
+  callback_id: string;
+  account_id: string;
+  /** First failure since the last success; null while the callback is healthy. */
+  failing_since: number | null;
+  last_failure_at: number | null;
+  last_error: string | null;
+  last_success_at: number | null;
+  /** Deliveries that used all their attempts during the current episode. */
+  exhausted_count: number;
+  /** 1 once a failure notice went out for the current episode (so its recovery is notified too). */
+  failure_noticed: number;
+  last_notice_at: number | null;
+  updated_at: number;
+}
+
+/** Every notice sent (or tried): who, when, why, delivered or not. */
+export interface NoticesTable {
+  id: Generated<number>;
+  account_id: string;
+  callback_id: string | null;
+  /** failure | recovery | disabled | alert | report */
+  kind: string;
+  /** email | telegram */
+  channel: string;
+  /** An e-mail address or a Telegram chat id; null when there was none to send to. */
+  recipient: string | null;
+  subject: string;
+  body: string;
+  delivered: number;
+  error: string | null;
+  created_at: number;
+}
+
+export interface CallbackNotificationsTable {
+  callback_id: string;
+  account_id: string;
+  /** JSON array of e-mail addresses; empty: the account's admin e-mail. */
+  emails: string;
+  /** JSON array of Telegram chat ids; empty: the account's. */
+  telegram_chat_ids: string;
+  /** Write-only; null: the account's bot. */
+  telegram_bot_token: string | null;
+  updated_at: number;
+}
+
+export interface AccountSettingsTable {
+  account_id: string;
+  telegram_bot_token: string | null;
+  telegram_chat_ids: string;
+  /** off | daily | weekly | monthly */
+  report_frequency: string;
+  /** JSON array; empty: the admin e-mail. */
+  report_emails: string;
+  /** Start of the next period to report (UTC); null while reports are off. */
+  report_next_at: number | null;
+  updated_at: number;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  account_id: string;
+  /** insufficient_balance | low_verification_rate | authentication_timeout */
+  kind: string;
+  /** Balance below which to alert, or the verification rate in percent. */
+  threshold: number;
+  /** Verification-rate window, or the authentication timeout. */
+  window_ms: number;
+  /** Fewer OTPs sent in the window than this: no verification-rate alert. */
+  min_sent: number;
+  cooldown_ms: number;
+  emails: string;
+  telegram_chat_ids: string;
+  /** 1: also ingest an `alert.*` event for the account (its callbacks may subscribe). */
+  emit_event: number;
+  enabled: number;
+  last_fired_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OtpTrackingTable {
+  account_id: string;
+  message_id: string;
+  sent_at: number;
+  verified_at: number | null;
+  timeout_alerted: number;
+}
+
+export interface ReportRunsTable {
+  account_id: string;
+  frequency: string;
+  period_start: number;
+  period_end: number;
+  /** sending | sent | failed */
+  state: string;
+  tries: number;
+  error: string | null;
+  created_at: number;
   updated_at: number;
 }
 
@@ -139,3 +251,10 @@ export type DeliveryRow = Selectable<DeliveriesTable>;
 export type NewDelivery = Insertable<DeliveriesTable>;
 export type AttemptRow = Selectable<AttemptsTable>;
 export type NewAttempt = Insertable<AttemptsTable>;
+export type CallbackHealthRow = Selectable<CallbackHealthTable>;
+export type NoticeRow = Selectable<NoticesTable>;
+export type NewNotice = Insertable<NoticesTable>;
+export type CallbackNotificationsRow = Selectable<CallbackNotificationsTable>;
+export type AccountSettingsRow = Selectable<AccountSettingsTable>;
+export type AlertRuleRow = Selectable<AlertRulesTable>;
+export type ReportRunRow = Selectable<ReportRunsTable>;

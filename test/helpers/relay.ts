@@ -35,6 +35,9 @@ export async function startTestRelay(
       RELAY_ADMIN_KEY: ADMIN.key,
       RELAY_ALLOW_PRIVATE_NETWORKS: '1',
       RELAY_RETRY_SCHEDULE: '0s,200ms,200ms',
+      // Suites that fail a receiver on purpose would otherwise wait out circuit cool-downs;
+      // the circuit-breaker suite turns it on.
+      RELAY_CIRCUIT_FAILURES: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...env,
     },

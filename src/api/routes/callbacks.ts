@@ -6,7 +6,13 @@ import { newId } from '../../lib/ids.js';
 import { newWebhookSecret } from '../../lib/crypto.js';
 import { resolveEventType } from '../../catalogue/event-types.js';
 import { checkDestinationUrl } from '../../delivery/ssrf.js';
-import { FORMATS } from '../../formats/index.js';
+import { checkRequests, FORMAT_INFO, FORMATS, isFormat, type Format } from '../../formats/index.js';
+import { resolveFormat, settingsView, WRITE_ONLY_SECRET, type FormatFields } from '../../formats/settings.js';
+import { toCallback } from '../../routing/callback.js';
+import { HttpSender } from '../../delivery/http.js';
+import { isBlockedAddress } from '../../delivery/ssrf.js';
+import { redactUrl } from '../../delivery/redact.js';
+import { runUrlChecks } from '../url-check.js';
 import { deleteCallback, findCallback, insertCallback, listCallbacks, updateCallback } from '../../store/callbacks.js';
 import { failOwedDeliveries, requeueFailedDeliveries } from '../../store/deliveries.js';
 import type { CallbackRow, CallbacksTable } from '../../store/schema.js';
@@ -18,7 +24,6 @@ import type { Updateable } from 'kysely';
 
 /** The previous secret keeps signing this long after a rotation. */
 export const ROTATION_GRACE_MS = 24 * 3_600_000;
-const DEFAULT_TIMEOUT_S = 15;
 
 const Headers = Type.Record(Type.String(), Type.String(), {
   description: 'Static headers sent with every call. Values may not contain CR or LF.',
@@ -29,6 +34,50 @@ const Events = Type.Array(Type.Union([Type.String(), Type.Integer()]), {
 });
 const Secret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$', description: 'whsec_ followed by base64 of 24 to 64 bytes' });
 
+const Text = (description: string) => Type.String({ minLength: 1, maxLength: 8192, description });
+const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** Fields of one format or a few (see docs/formats/*.md); each is refused on callbacks of other formats. */
+export const FormatFieldSchemas = {
+  username: Type.Optional(Nullable(Text('engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it'))),
+  authorization: Type.Optional(Nullable(Text('engagelab: Authorization header value sent unchanged (write-only); null removes it'))),
+  signature: Type.Optional(Type.Union([Type.Literal('md5'), Type.Literal('hmac-sha256')], { description: 'engagelab-email: X-WebHook-Signature scheme (default md5)' })),
+  app_key: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'engagelab-email: X-WebHook-AppKey value (default "email")' })),
+  urls: Type.Optional(
+    Type.Object(
+      {
+        delivery: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
+        reply: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
+        opt_out: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
+      },
+      { additionalProperties: false, description: 'octopush: a URL per callback type; `url` serves the types without one' },
+    ),
+  ),
+  encoding: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('form')], { description: 'octopush: body encoding (default json)' })),
+  auth: Type.Optional(
+    Type.Object(
+      {
+        type: Type.Union([Type.Literal('querystring'), Type.Literal('httpheader')]),
+        key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'write-only' })),
+      },
+      { additionalProperties: false, description: 'whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader)' },
+    ),
+  ),
+  content_type: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'whispir: payload type (default json)' })),
+  retries_enabled: Type.Optional(Type.Boolean({ description: 'whispir: retry every 5 min for 24 h (default true); false: one attempt' })),
+  email: Type.Optional(Nullable(Type.String({ minLength: 3, maxLength: 320, description: 'whispir: failure notices go here (default: the account admin)' }))),
+  callbacks: Type.Optional(
+    Type.Object(
+      { reply: Type.Optional(Type.Boolean()), undeliverable: Type.Optional(Type.Boolean()) },
+      { additionalProperties: false, description: 'whispir: which callbacks (default both)' },
+    ),
+  ),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'octopush, whispir: IANA time zone of the dates (default UTC)' })),
+  retry_schedule: Type.Optional(
+    Nullable(Type.Array(Type.String({ maxLength: 16 }), { description: 'Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default' })),
+  ),
+};
+
 const CallbackFields = {
   title: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' }),
   url: Type.String({ minLength: 1, maxLength: 2048 }),
@@ -36,9 +85,12 @@ const CallbackFields = {
   events: Type.Optional(Events),
   enabled: Type.Optional(Type.Boolean()),
   headers: Type.Optional(Headers),
-  secret: Type.Optional(Secret),
+  secret: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 256, description: 'standard: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key' }),
+  ),
   timeout: Type.Optional(Type.Number({ minimum: 0.1, maximum: 60, description: 'Response timeout in seconds (default 15, at most 60)' })),
   api_user: Type.Optional(Type.Union([Type.String({ pattern: '^[^\\u0000]*$' }), Type.Null()], { description: 'Only events sent by this api user' })),
+  ...FormatFieldSchemas,
 };
 
 const CreateBody = Type.Object(CallbackFields, { additionalProperties: false });
@@ -56,7 +108,10 @@ const CallbackOut = Type.Object({
   headers: Headers,
   timeout: Type.Number(),
   api_user: Type.Union([Type.String(), Type.Null()]),
-  status: Type.String(),
+  status: Type.String({ description: 'URL check result: unknown, available or unavailable (POST /refresh)' }),
+  status_checked_at: Type.Union([Type.String(), Type.Null()]),
+  status_reason: Type.Union([Type.String(), Type.Null()]),
+  settings: Type.Record(Type.String(), Type.Unknown(), { description: 'Format-specific settings; secrets shown only as whether they are set' }),
   created_at: Type.String(),
   updated_at: Type.String(),
   secret: Type.Optional(Type.String()),
@@ -105,6 +160,20 @@ function checkEvents(events: (string | number)[]): string[] {
   return [...new Set(names)];
 }
 
+/** Whether the API ever shows the format's secret (the ones the relay generates for signing). */
+function readableSecret(format: string): boolean {
+  return format === 'standard' || format === 'engagelab-email';
+}
+
+/** The format-specific fields of a body. */
+function formatFields(b: FormatFields & Record<string, unknown>): FormatFields {
+  const out: FormatFields = {};
+  for (const k of ['secret', 'username', 'authorization', 'signature', 'app_key', 'urls', 'encoding', 'auth', 'content_type', 'retries_enabled', 'email', 'callbacks', 'timezone', 'retry_schedule'] as const) {
+    if (b[k] !== undefined) (out as Record<string, unknown>)[k] = b[k];
+  }
+  return out;
+}
+
 export function callbackJson(row: CallbackRow, withSecret = false): Static<typeof CallbackOut> {
   return {
     id: row.id,
@@ -119,69 +188,160 @@ export function callbackJson(row: CallbackRow, withSecret = false): Static<typeo
     timeout: row.timeout_ms / 1000,
     api_user: row.api_user,
     status: row.status,
+    status_checked_at: row.status_checked_at === null ? null : isoTime(row.status_checked_at),
+    status_reason: row.status_reason,
+    settings: settingsView(row.format, JSON.parse(row.settings) as Record<string, unknown>, row.secret),
     created_at: isoTime(row.created_at),
     updated_at: isoTime(row.updated_at),
-    ...(withSecret ? { secret: row.secret } : {}),
+    ...(withSecret && readableSecret(row.format) ? { secret: row.secret } : {}),
   };
+}
+
+export type CreateInput = Static<typeof CreateBody>;
+export type UpdateInput = Static<typeof UpdateBody>;
+
+/**
+ * Create, update and delete of callbacks with every check, shared by /v1/callbacks and the EngageLab
+ * face /v1/webhooks (one table, several API faces). `onClose` registers the cleanup of the URL-check
+ * client.
+ */
+export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) => void) {
+  const { store, registry, clock } = deps;
+  const db = store.db;
+  const allowPrivate = deps.config.allowPrivateNetworks;
+  const checkUrl = (url: string, format: Format = 'standard', field = 'url') => {
+    const res = checkDestinationUrl(url, { allowPrivate });
+    if (!res.ok) throw invalid(field, res.reason);
+    if (FORMAT_INFO[format].httpsOnly && res.url.protocol !== 'https:' && !(allowPrivate && isPrivateHost(res.url.hostname))) {
+      throw invalid(field, `${format} callbacks require an https URL (plain http only to loopback/private hosts with RELAY_ALLOW_PRIVATE_NETWORKS=1)`);
+    }
+    return res.url.toString();
+  };
+  // URL checks (refresh, Whispir's check on create) are sent from the API process.
+  let sender: HttpSender | undefined;
+  const checker = () => (sender ??= new HttpSender({ allowPrivate }));
+  onClose(async () => {
+    await sender?.close();
+  });
+  /** Runs the format's URL check of a callback row (stored or about to be). */
+  const checkRow = (row: CallbackRow) => runUrlChecks(checker(), checkRequests(toCallback(row), clock.now()), redactUrl);
+  const load = async (accountId: string, id: string) => {
+    const row = await findCallback(db, accountId, id);
+    if (!row) throw notFound(`callback ${id}`);
+    return row;
+  };
+  const checkApiUser = async (accountId: string, apiUser: string | null | undefined) => {
+    if (apiUser === undefined || apiUser === null) return apiUser;
+    const user = await findApiUserByName(db, apiUser);
+    if (!user || user.account_id !== accountId) throw invalid('api_user', `no api user "${apiUser}"`);
+    return user.name;
+  };
+
+  async function create(accountId: string, b: CreateInput): Promise<CallbackRow> {
+    const now = clock.now();
+    const format = b.format ?? 'standard';
+    const url = checkUrl(b.url, format);
+    const f = resolveFormat(format, formatFields(b), null, b.events === undefined ? undefined : checkEvents(b.events), (u, field) => checkUrl(u, format, field));
+    const row: CallbackRow = {
+      id: newId('cb', now),
+      account_id: accountId,
+      api_user: (await checkApiUser(accountId, b.api_user)) ?? null,
+      title: b.title,
+      url,
+      format,
+      method: 'POST',
+      events: JSON.stringify(f.events),
+      headers: JSON.stringify(checkHeaders(b.headers ?? {})),
+      settings: JSON.stringify(f.settings),
+      secret: f.secret === '' && format === 'standard' ? newWebhookSecret() : f.secret,
+      previous_secret: null,
+      previous_secret_expires_at: null,
+      timeout_ms: b.timeout !== undefined ? Math.round(b.timeout * 1000) : FORMAT_INFO[format].defaultTimeoutMs,
+      enabled: b.enabled === false ? 0 : 1,
+      disabled_reason: b.enabled === false ? 'disabled on creation' : null,
+      status: 'unknown',
+      status_checked_at: null,
+      status_reason: null,
+      created_at: now,
+      updated_at: now,
+    };
+    if (format === 'whispir') {
+      // Whispir's rule: a callback whose URL does not answer the check GET with 200 is not created.
+      const check = await checkRow(row);
+      if (!check.available) throw invalid('url', `the check GET failed: ${check.reason}`);
+      Object.assign(row, { status: 'available', status_checked_at: clock.now() });
+    }
+    await insertCallback(db, row);
+    await registry.reload();
+    return row;
+  }
+
+  async function update(accountId: string, current: CallbackRow, b: UpdateInput): Promise<CallbackRow> {
+    const patch: Updateable<CallbacksTable> = { updated_at: clock.now() };
+    const format: Format = b.format ?? (isFormat(current.format) ? current.format : 'standard');
+    if (b.title !== undefined) patch.title = b.title;
+    if (b.url !== undefined || b.format !== undefined) patch.url = checkUrl(b.url ?? current.url, format);
+    if (b.format !== undefined) patch.format = b.format;
+    const f = resolveFormat(
+      format,
+      formatFields(b),
+      { format: current.format, settings: JSON.parse(current.settings) as Record<string, unknown>, secret: current.secret, events: JSON.parse(current.events) as string[] },
+      b.events === undefined ? undefined : checkEvents(b.events),
+      (u, field) => checkUrl(u, format, field),
+    );
+    patch.events = JSON.stringify(f.events);
+    patch.settings = JSON.stringify(f.settings);
+    if (f.secret !== current.secret) {
+      patch.secret = f.secret;
+      // Only standard signs with a previous secret during a rotation; other formats have one key.
+      if (format !== 'standard') Object.assign(patch, { previous_secret: null, previous_secret_expires_at: null });
+    }
+    if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers));
+    if (b.timeout !== undefined) patch.timeout_ms = Math.round(b.timeout * 1000);
+    else if (b.format !== undefined && b.format !== current.format) patch.timeout_ms = FORMAT_INFO[format].defaultTimeoutMs;
+    if (b.api_user !== undefined) patch.api_user = (await checkApiUser(accountId, b.api_user)) ?? null;
+    const next = { ...current, ...patch } as CallbackRow;
+    const authType = (r: CallbackRow) => (JSON.parse(r.settings) as { auth_type?: string }).auth_type;
+    if (format === 'whispir' && (next.url !== current.url || next.format !== current.format || next.secret !== current.secret || authType(next) !== authType(current))) {
+      // A changed destination or key is checked like a new callback.
+      const check = await checkRow(next);
+      if (!check.available) throw invalid(b.url !== undefined ? 'url' : 'auth', `the check GET failed: ${check.reason}`);
+      Object.assign(patch, { status: 'available', status_checked_at: clock.now(), status_reason: null });
+    }
+    await updateCallback(db, accountId, current.id, patch);
+    if (b.enabled === false) await disableCallback(deps, accountId, current.id, 'disabled by the API');
+    else if (b.enabled === true) {
+      await enableCallback(deps, accountId, current.id);
+      deps.wake();
+    }
+    else await registry.reload();
+    return load(accountId, current.id);
+  }
+
+  async function remove(accountId: string, id: string): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await deleteCallback(trx, accountId, id);
+      await failOwedDeliveries(trx, id, 'callback_deleted', clock.now());
+    });
+    await registry.reload();
+  }
+
+  return { load, create, update, remove, checkRow };
 }
 
 export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const { store, registry, clock } = deps;
-    const db = store.db;
+    const { clock } = deps;
+    const db = deps.store.db;
     const tags = ['callbacks'];
-
-    const checkUrl = (url: string) => {
-      const res = checkDestinationUrl(url, { allowPrivate: deps.config.allowPrivateNetworks });
-      if (!res.ok) throw invalid('url', res.reason);
-      return res.url.toString();
-    };
-    const load = async (accountId: string, id: string) => {
-      const row = await findCallback(db, accountId, id);
-      if (!row) throw notFound(`callback ${id}`);
-      return row;
-    };
-    const checkApiUser = async (accountId: string, apiUser: string | null | undefined) => {
-      if (apiUser === undefined || apiUser === null) return apiUser;
-      const user = await findApiUserByName(db, apiUser);
-      if (!user || user.account_id !== accountId) throw invalid('api_user', `no api user "${apiUser}"`);
-      return user.name;
-    };
+    const ops = callbackOps(deps, (fn) => fastify.addHook('onClose', fn));
+    const { load, checkRow } = ops;
 
     app.post(
       '/callbacks',
       { schema: { tags, summary: 'Create a callback', body: CreateBody, response: { 201: CallbackOut, 422: ErrorBody } } },
-      async (req, reply) => {
-        const b = req.body;
-        const now = clock.now();
-        const row: CallbackRow = {
-          id: newId('cb', now),
-          account_id: req.principal.accountId,
-          api_user: (await checkApiUser(req.principal.accountId, b.api_user)) ?? null,
-          title: b.title,
-          url: checkUrl(b.url),
-          format: b.format ?? 'standard',
-          method: 'POST',
-          events: JSON.stringify(checkEvents(b.events ?? [])),
-          headers: JSON.stringify(checkHeaders(b.headers ?? {})),
-          settings: '{}',
-          secret: b.secret ?? newWebhookSecret(),
-          previous_secret: null,
-          previous_secret_expires_at: null,
-          timeout_ms: Math.round((b.timeout ?? DEFAULT_TIMEOUT_S) * 1000),
-          enabled: b.enabled === false ? 0 : 1,
-          disabled_reason: b.enabled === false ? 'disabled on creation' : null,
-          status: 'unknown',
-          status_checked_at: null,
-          status_reason: null,
-          created_at: now,
-          updated_at: now,
-        };
-        await insertCallback(db, row);
-        await registry.reload();
-        return reply.code(201).send(callbackJson(row, true));
-      },
+      async (req, reply) => reply.code(201).send(callbackJson(await ops.create(req.principal.accountId, req.body), true)),
     );
 
     app.get(
@@ -235,6 +395,9 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (req) => {
         const row = await load(req.principal.accountId, req.params.id);
+        if (!readableSecret(row.format)) {
+          throw new ApiError('conflict', row.format === 'octopush' ? 'octopush callbacks are not signed' : `the secret of a ${row.format} callback is write-only`);
+        }
         const live = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > clock.now();
         return {
           secret: row.secret,
@@ -249,36 +412,14 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
       { schema: { tags, summary: 'Update a callback (fields absent stay unchanged)', params: IdParams, body: UpdateBody, response: { 200: CallbackOut } } },
       async (req) => {
         const accountId = req.principal.accountId;
-        const current = await load(accountId, req.params.id);
-        const b = req.body;
-        const patch: Updateable<CallbacksTable> = { updated_at: clock.now() };
-        if (b.title !== undefined) patch.title = b.title;
-        if (b.url !== undefined) patch.url = checkUrl(b.url);
-        if (b.format !== undefined) patch.format = b.format;
-        if (b.events !== undefined) patch.events = JSON.stringify(checkEvents(b.events));
-        if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers));
-        if (b.secret !== undefined) patch.secret = b.secret;
-        if (b.timeout !== undefined) patch.timeout_ms = Math.round(b.timeout * 1000);
-        if (b.api_user !== undefined) patch.api_user = (await checkApiUser(accountId, b.api_user)) ?? null;
-        await updateCallback(db, accountId, current.id, patch);
-        if (b.enabled === false) await disableCallback(deps, accountId, current.id, 'disabled by the API');
-        else if (b.enabled === true) {
-          await enableCallback(deps, accountId, current.id);
-          deps.wake();
-        }
-        else await registry.reload();
-        return callbackJson(await load(accountId, current.id));
+        return callbackJson(await ops.update(accountId, await load(accountId, req.params.id), req.body));
       },
     );
 
     app.delete('/callbacks/:id', { schema: { tags, summary: 'Delete a callback', params: IdParams } }, async (req, reply) => {
       const accountId = req.principal.accountId;
       await load(accountId, req.params.id);
-      await db.transaction().execute(async (trx) => {
-        await deleteCallback(trx, accountId, req.params.id);
-        await failOwedDeliveries(trx, req.params.id, 'callback_deleted', clock.now());
-      });
-      await registry.reload();
+      await ops.remove(accountId, req.params.id);
       return reply.code(204).send();
     });
 
@@ -312,13 +453,37 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const accountId = req.principal.accountId;
         const row = await load(accountId, req.params.id);
+        if (row.format !== 'standard') throw new ApiError('conflict', `a ${row.format} callback's secret is changed with PATCH (it has no rotation period)`);
         const now = clock.now();
         const secret = req.body?.secret ?? newWebhookSecret();
         if (secret === row.secret) throw new ApiError('conflict', 'the new secret equals the current one');
         const expires = now + ROTATION_GRACE_MS;
         await updateCallback(db, accountId, row.id, { secret, previous_secret: row.secret, previous_secret_expires_at: expires, updated_at: now });
-        await registry.reload();
+        await deps.registry.reload();
         return { secret, previous_secret_expires_at: isoTime(expires) };
+      },
+    );
+
+    app.post(
+      '/callbacks/:id/refresh',
+      {
+        schema: {
+          tags,
+          summary: "Check the callback's URL now (the format's check: see docs/formats); the result is its status",
+          params: IdParams,
+          response: { 200: CallbackOut },
+        },
+      },
+      async (req) => {
+        const accountId = req.principal.accountId;
+        const row = await load(accountId, req.params.id);
+        const check = await checkRow(row);
+        await updateCallback(db, accountId, row.id, {
+          status: check.available ? 'available' : 'unavailable',
+          status_checked_at: clock.now(),
+          status_reason: check.reason,
+        });
+        return callbackJson(await load(accountId, row.id));
       },
     );
 
@@ -342,4 +507,11 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     );
   };
+}
+
+/** Loopback and private hosts: where engagelab accepts plain http when private networks are allowed. */
+function isPrivateHost(host: string): boolean {
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const reason = isBlockedAddress(host);
+  return reason !== null && reason !== 'invalid';
 }

@@ -1,0 +1,217 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { notFound } from '../../errors.js';
+import { findAccount, updateAccountAdminEmail } from '../../store/accounts.js';
+import { findCallback } from '../../store/callbacks.js';
+import { findCallbackHealth } from '../../store/health.js';
+import { findAccountSettings, findCallbackNotifications, listNotices, upsertAccountSettings, upsertCallbackNotifications } from '../../store/notices.js';
+import type { NoticeRow } from '../../store/schema.js';
+import type { AppDeps } from '../app.js';
+import { ErrorBody, Paging, isoTime } from './common.js';
+
+/** Shared by the notification, alert and report routes. */
+export const Emails = Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 20, uniqueItems: true });
+export const ChatIds = Type.Array(Type.String({ pattern: '^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,32})$' }), {
+  maxItems: 20,
+  uniqueItems: true,
+  description: 'Telegram chat ids (numbers as text, or @channelname)',
+});
+export const BotToken = Type.Union([Type.String({ pattern: '^[A-Za-z0-9:_-]{10,200}$' }), Type.Null()], {
+  description: 'Telegram bot token; write-only (answers only say whether one is set); null removes it',
+});
+
+const AccountOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  admin_email: Type.Union([Type.String(), Type.Null()]),
+  telegram_chat_ids: Type.Array(Type.String()),
+  telegram_bot_token_set: Type.Boolean(),
+});
+const AccountPatch = Type.Object(
+  {
+    admin_email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])),
+    telegram_chat_ids: Type.Optional(ChatIds),
+    telegram_bot_token: Type.Optional(BotToken),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const CallbackNotificationsBody = Type.Object(
+  { emails: Type.Optional(Emails), telegram_chat_ids: Type.Optional(ChatIds), telegram_bot_token: Type.Optional(BotToken) },
+  { additionalProperties: false },
+);
+const CallbackNotificationsOut = Type.Object({
+  callback_id: Type.String(),
+  emails: Type.Array(Type.String()),
+  telegram_chat_ids: Type.Array(Type.String()),
+  telegram_bot_token_set: Type.Boolean(),
+  /** The current failure episode and circuit state. */
+  health: Type.Object({
+    failing_since: Type.Union([Type.String(), Type.Null()]),
+    last_error: Type.Union([Type.String(), Type.Null()]),
+    last_success_at: Type.Union([Type.String(), Type.Null()]),
+    exhausted_count: Type.Integer(),
+    circuit_open_until: Type.Union([Type.String(), Type.Null()]),
+  }),
+});
+
+const NoticeOut = Type.Object({
+  id: Type.Integer(),
+  callback_id: Type.Union([Type.String(), Type.Null()]),
+  kind: Type.String(),
+  channel: Type.String(),
+  recipient: Type.Union([Type.String(), Type.Null()]),
+  subject: Type.String(),
+  body: Type.String(),
+  delivered: Type.Boolean(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+});
+const NoticeQuery = Type.Object(
+  {
+    ...Paging,
+    callback_id: Type.Optional(Type.String()),
+    kind: Type.Optional(Type.Union(['failure', 'recovery', 'disabled', 'alert', 'report'].map((k) => Type.Literal(k)))),
+  },
+  { additionalProperties: false },
+);
+
+function noticeJson(r: NoticeRow) {
+  return {
+    id: r.id,
+    callback_id: r.callback_id,
+    kind: r.kind,
+    channel: r.channel,
+    recipient: r.recipient,
+    subject: r.subject,
+    body: r.body,
+    delivered: r.delivered === 1,
+    error: r.error,
+    created_at: isoTime(r.created_at),
+  };
+}
+
+const opt = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : isoTime(ms));
+
+/** The account (admin e-mail, Telegram), per-callback notification settings, and the notices sent. */
+export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const db = deps.store.db;
+    const tags = ['notifications'];
+
+    const accountJson = async (accountId: string) => {
+      const [account, settings] = await Promise.all([findAccount(db, accountId), findAccountSettings(db, accountId)]);
+      if (!account) throw notFound('account');
+      return {
+        id: account.id,
+        name: account.name,
+        admin_email: account.admin_email,
+        telegram_chat_ids: settings ? (JSON.parse(settings.telegram_chat_ids) as string[]) : [],
+        telegram_bot_token_set: Boolean(settings?.telegram_bot_token),
+      };
+    };
+
+    app.get('/account', { schema: { tags, summary: 'The caller’s account', response: { 200: AccountOut } } }, async (req) =>
+      accountJson(req.principal.accountId),
+    );
+
+    app.patch(
+      '/account',
+      {
+        schema: {
+          tags,
+          summary: 'Set the admin e-mail (default recipient of notices and reports) and the account’s Telegram bot and chats',
+          body: AccountPatch,
+          response: { 200: AccountOut, 422: ErrorBody },
+        },
+      },
+      async (req) => {
+        const b = req.body;
+        const accountId = req.principal.accountId;
+        if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
+        if (b.telegram_chat_ids !== undefined || b.telegram_bot_token !== undefined) {
+          await upsertAccountSettings(
+            db,
+            accountId,
+            {
+              ...(b.telegram_chat_ids !== undefined ? { telegram_chat_ids: JSON.stringify(b.telegram_chat_ids) } : {}),
+              ...(b.telegram_bot_token !== undefined ? { telegram_bot_token: b.telegram_bot_token } : {}),
+            },
+            deps.clock.now(),
+          );
+        }
+        return accountJson(accountId);
+      },
+    );
+
+    const notificationsJson = async (accountId: string, callbackId: string) => {
+      if (!(await findCallback(db, accountId, callbackId))) throw notFound(`callback ${callbackId}`);
+      const [own, health] = await Promise.all([findCallbackNotifications(db, callbackId), findCallbackHealth(db, callbackId)]);
+      return {
+        callback_id: callbackId,
+        emails: own ? (JSON.parse(own.emails) as string[]) : [],
+        telegram_chat_ids: own ? (JSON.parse(own.telegram_chat_ids) as string[]) : [],
+        telegram_bot_token_set: Boolean(own?.telegram_bot_token),
+        health: {
+          failing_since: opt(health?.failing_since),
+          last_error: health?.last_error ?? null,
+          last_success_at: opt(health?.last_success_at),
+          exhausted_count: health?.exhausted_count ?? 0,
+          circuit_open_until: opt(deps.notify?.breaker?.openUntil(callbackId)),
+        },
+      };
+    };
+
+    const IdParams = Type.Object({ id: Type.String() });
+    app.get(
+      '/callbacks/:id/notifications',
+      { schema: { tags, summary: 'Where a callback’s failure notices go, and its failure state', params: IdParams, response: { 200: CallbackNotificationsOut } } },
+      async (req) => notificationsJson(req.principal.accountId, req.params.id),
+    );
+
+    app.put(
+      '/callbacks/:id/notifications',
+      {
+        schema: {
+          tags,
+          summary: 'Set where a callback’s failure notices go (empty lists: the account’s admin e-mail and Telegram chats)',
+          params: IdParams,
+          body: CallbackNotificationsBody,
+          response: { 200: CallbackNotificationsOut, 422: ErrorBody },
+        },
+      },
+      async (req) => {
+        const accountId = req.principal.accountId;
+        if (!(await findCallback(db, accountId, req.params.id))) throw notFound(`callback ${req.params.id}`);
+        await upsertCallbackNotifications(db, {
+          callback_id: req.params.id,
+          account_id: accountId,
+          emails: JSON.stringify(req.body.emails ?? []),
+          telegram_chat_ids: JSON.stringify(req.body.telegram_chat_ids ?? []),
+          telegram_bot_token: req.body.telegram_bot_token,
+          updated_at: deps.clock.now(),
+        });
+        return notificationsJson(accountId, req.params.id);
+      },
+    );
+
+    app.get(
+      '/notices',
+      {
+        schema: {
+          tags,
+          summary: 'Notices sent (failure, recovery, disabled, alert, report): who, when, why, delivered or not',
+          querystring: NoticeQuery,
+          response: { 200: Type.Object({ data: Type.Array(NoticeOut), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() }) },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const { rows, total } = await listNotices(db, req.principal.accountId, { callbackId: q.callback_id, kind: q.kind }, q.offset, q.limit);
+        return { data: rows.map(noticeJson), total, offset: q.offset, limit: q.limit };
+      },
+    );
+  };
+}

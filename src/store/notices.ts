@@ -1,0 +1,81 @@
+import type { Db } from './db.js';
+import type { AccountSettingsRow, CallbackNotificationsRow, NewNotice, NoticeRow } from './schema.js';
+
+export async function insertNotices(db: Db, rows: NewNotice[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.insertInto('notices').values(rows).execute();
+}
+
+export interface NoticeFilter {
+  callbackId?: string | undefined;
+  kind?: string | undefined;
+}
+
+export async function listNotices(
+  db: Db,
+  accountId: string,
+  filter: NoticeFilter,
+  offset: number,
+  limit: number,
+): Promise<{ rows: NoticeRow[]; total: number }> {
+  let q = db.selectFrom('notices').where('account_id', '=', accountId);
+  if (filter.callbackId !== undefined) q = q.where('callback_id', '=', filter.callbackId);
+  if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+  const [rows, total] = await Promise.all([
+    q.selectAll().orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+export async function findCallbackNotifications(db: Db, callbackId: string): Promise<CallbackNotificationsRow | undefined> {
+  return db.selectFrom('callback_notifications').selectAll().where('callback_id', '=', callbackId).executeTakeFirst();
+}
+
+/** Replaces a callback's notification settings; `telegram_bot_token` undefined keeps the stored one. */
+export async function upsertCallbackNotifications(
+  db: Db,
+  row: Omit<CallbackNotificationsRow, 'telegram_bot_token'> & { telegram_bot_token: string | null | undefined },
+): Promise<void> {
+  const { telegram_bot_token, ...rest } = row;
+  await db
+    .insertInto('callback_notifications')
+    .values({ ...rest, telegram_bot_token: telegram_bot_token ?? null })
+    .onConflict((oc) =>
+      oc.column('callback_id').doUpdateSet({
+        emails: rest.emails,
+        telegram_chat_ids: rest.telegram_chat_ids,
+        updated_at: rest.updated_at,
+        ...(telegram_bot_token !== undefined ? { telegram_bot_token } : {}),
+      }),
+    )
+    .execute();
+}
+
+export async function deleteCallbackNotifications(db: Db, callbackId: string): Promise<void> {
+  await db.deleteFrom('callback_notifications').where('callback_id', '=', callbackId).execute();
+}
+
+export async function findAccountSettings(db: Db, accountId: string): Promise<AccountSettingsRow | undefined> {
+  return db.selectFrom('account_settings').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+}
+
+export type AccountSettingsPatch = Partial<Omit<AccountSettingsRow, 'account_id' | 'updated_at'>>;
+
+/** Creates the account's settings row with defaults, or changes only the fields in `patch`. */
+export async function upsertAccountSettings(db: Db, accountId: string, patch: AccountSettingsPatch, now: number): Promise<void> {
+  await db
+    .insertInto('account_settings')
+    .values({
+      account_id: accountId,
+      telegram_bot_token: null,
+      telegram_chat_ids: '[]',
+      report_frequency: 'off',
+      report_emails: '[]',
+      report_next_at: null,
+      ...patch,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ ...patch, updated_at: now }))
+    .execute();
+}
