@@ -331,7 +331,9 @@ export class DeliveryWorker {
     if (outcome.kind === 'success') {
       transition = { id: claim.id, state: 'delivered', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: null };
     } else {
-      const delay = outcome.kind === 'retryable' ? nextRetryDelay(attemptNo, this.opts.retrySchedule, outcome.retryAfterMs, this.random) : null;
+      // A callback may carry its own schedule (Whispir: every 5 minutes for 24 hours; [0]: no retries).
+      const schedule = (cb.settings.retry_schedule as number[] | undefined) ?? this.opts.retrySchedule;
+      const delay = outcome.kind === 'retryable' ? nextRetryDelay(attemptNo, schedule, outcome.retryAfterMs, this.random) : null;
       transition =
         delay === null
           ? { id: claim.id, state: 'failed', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: outcome.reason }

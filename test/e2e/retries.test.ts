@@ -33,6 +33,21 @@ for (const backend of BACKENDS) {
       await drop?.();
     });
 
+    it("a callback's own retry_schedule replaces the relay's: two attempts, then failed", async ({ expect }) => {
+      const auth = await tenant('own-schedule');
+      const receiver = await newReceiver();
+      receiver.behaviour = (_req, res) => {
+        res.statusCode = 500;
+        res.end();
+      };
+      await createCallback(t, { title: 'own', url: receiver.url, retry_schedule: ['0s', '100ms'] }, auth);
+      const id = await postEvent(t, { type: 'sms.delivered', data: {} }, auth);
+      const d = await waitForDelivery(t, id, { auth, pred: (x) => x.state === 'failed' });
+      expect(d.attempts).toBe(2);
+      await sleep(500);
+      expect(receivedFor(receiver.received, id)).toHaveLength(2);
+    });
+
     it('500, 500, then 200: delivered at attempt 3 with 3 attempts recorded', async ({ expect }) => {
       const auth = await tenant('flaky');
       const receiver = await newReceiver();
