@@ -199,44 +199,49 @@ export class DeliveryWorker {
     for (const [id, at] of this.due) if (at <= now) ready.push(id);
     if (ready.length === 0) return;
     const claimed: ClaimedDelivery[] = [];
-    let free = this.opts.concurrency - this.sending;
-    const first = this.turn++ % ready.length;
-    for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
-      const callbackId = ready[(first + i) % ready.length]!;
-      const limit = Math.min(this.capFor(callbackId) - (this.active.get(callbackId) ?? 0), free, MAX_CLAIM);
-      if (limit <= 0) continue;
-      this.markedDuringClaim.set(callbackId, undefined);
-      let rows: ClaimedDelivery[];
-      let marked: number | undefined;
-      try {
-        rows = await claimDueDeliveries(this.deps.store.db, {
-          owner: this.owner,
-          callbackId,
-          now,
-          leaseUntil: now + LEASE_MS,
-          limit,
-          skipLocked: this.deps.store.caps.skipLocked,
-        });
-      } finally {
-        marked = this.markedDuringClaim.get(callbackId);
-        this.markedDuringClaim.delete(callbackId);
+    // Every claim of the round, and the look-ups after under-full ones, in one transaction.
+    await this.deps.store.relaxed(async (trx) => {
+      let free = this.opts.concurrency - this.sending;
+      const first = this.turn++ % ready.length;
+      for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
+        const callbackId = ready[(first + i) % ready.length]!;
+        const limit = Math.min(this.capFor(callbackId) - (this.active.get(callbackId) ?? 0), free, MAX_CLAIM);
+        if (limit <= 0) continue;
+        this.markedDuringClaim.set(callbackId, undefined);
+        let rows: ClaimedDelivery[];
+        let marked: number | undefined;
+        try {
+          rows = await claimDueDeliveries(trx, {
+            owner: this.owner,
+            callbackId,
+            now,
+            leaseUntil: now + LEASE_MS,
+            limit,
+            skipLocked: this.deps.store.caps.skipLocked,
+          });
+          if (rows.length < limit) {
+            // Nothing more is due now; ask the queue when something next is (a retry, a lease ending).
+            const next = await nextDueTime(trx, callbackId);
+            if (next !== null) this.markedDuringClaim.set(callbackId, Math.min(next, this.markedDuringClaim.get(callbackId) ?? next));
+          }
+        } finally {
+          marked = this.markedDuringClaim.get(callbackId);
+          this.markedDuringClaim.delete(callbackId);
+        }
+        if (rows.length < limit) {
+          // Keep the earliest of what the queue said and what was announced meanwhile.
+          if (marked === undefined) this.due.delete(callbackId);
+          else this.due.set(callbackId, marked);
+        }
+        free -= rows.length;
+        for (const r of rows) claimed.push(r);
       }
-      if (rows.length < limit) {
-        // Nothing more is due now; ask the queue when something next is (a retry, a lease ending),
-        // keeping any earlier time announced meanwhile.
-        const next = await nextDueTime(this.deps.store.db, callbackId);
-        const at = next === null ? marked : marked === undefined ? next : Math.min(next, marked);
-        if (at === undefined) this.due.delete(callbackId);
-        else this.due.set(callbackId, at);
-      }
-      // Count the slots now, so the next callback in this round sees what is left.
-      this.active.set(callbackId, (this.active.get(callbackId) ?? 0) + rows.length);
-      this.sending += rows.length;
-      free -= rows.length;
-      for (const r of rows) {
-        this.held.add(r.id);
-        claimed.push(r);
-      }
+    });
+    // Only now that the claims are committed do they hold slots and leases here.
+    for (const r of claimed) {
+      this.active.set(r.callback_id, (this.active.get(r.callback_id) ?? 0) + 1);
+      this.sending++;
+      this.held.add(r.id);
     }
     if (claimed.length === 0) return;
     const events = await findEventsByIds(this.deps.store.db, [...new Set(claimed.map((c) => c.event_id))]);
@@ -398,13 +403,15 @@ export class DeliveryWorker {
     const now = this.deps.clock.now();
     let changed: Set<number>;
     try {
-      changed = await completeAttempts(this.deps.store.db, {
+      changed = await this.deps.store.relaxed((trx) =>
+        completeAttempts(trx, {
         owner: this.owner,
         now,
         attempts: batch.flatMap((f) => (f.attempt ? [f.attempt] : [])),
-        transitions: batch.map((f) => f.transition),
-        maxParameters: this.deps.store.caps.maxParameters,
-      });
+          transitions: batch.map((f) => f.transition),
+          maxParameters: this.deps.store.caps.maxParameters,
+        }),
+      );
     } catch (err) {
       // The database refused: keep the results and try again; the leases keep the deliveries ours.
       this.deps.log.error({ err, count: batch.length }, 'recording attempts failed; retrying');
@@ -447,7 +454,8 @@ export class DeliveryWorker {
   private async renewLeases(): Promise<void> {
     if (this.held.size === 0) return;
     try {
-      await extendLeases(this.deps.store.db, this.owner, [...this.held], this.deps.clock.now() + LEASE_MS);
+      const ids = [...this.held];
+      await this.deps.store.relaxed((trx) => extendLeases(trx, this.owner, ids, this.deps.clock.now() + LEASE_MS));
     } catch (err) {
       this.deps.log.warn({ err }, 'renewing leases failed');
     }

@@ -21,6 +21,12 @@ export interface Store {
   notify(channel: string, payload?: string): Promise<void>;
   /** Run `fn` only if this process gets the session lock `key`; resolves false when another holds it. */
   tryLock(key: number): Promise<boolean>;
+  /**
+   * Runs `fn` in a transaction whose commit does not wait for the disk: the queue's own bookkeeping
+   * (claims, attempt records, leases), where losing the last moments to a power cut only means a
+   * delivery is sent again — at-least-once allows that. Acknowledged events never use it.
+   */
+  relaxed<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
   /** The PostgreSQL schema the tables live in; undefined on SQLite. */
   currentSchema(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -43,6 +49,7 @@ function openSqlite(path: string): Store {
   database.pragma('busy_timeout = 5000');
   database.pragma('cache_size = -65536');
   database.pragma('temp_store = MEMORY');
+  cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
     db,
@@ -52,9 +59,38 @@ function openSqlite(path: string): Store {
     notify: async () => {},
     // One process owns an SQLite file, so its scheduler is always the only one.
     tryLock: async () => true,
+    // The safety level can only change outside a transaction; the one connection is held throughout,
+    // so no other statement runs at the relaxed level.
+    relaxed: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await conn.transaction().execute(fn);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      }),
     currentSchema: async () => undefined,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely prepares every statement it runs; on the hot paths the same few texts repeat thousands of
+ * times a second, so keep their prepared forms (better-sqlite3 statements are reusable).
+ */
+function cacheStatements(database: SqliteDatabase.Database, max = 1000): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  database.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  }) as typeof database.prepare;
 }
 
 function openPostgres(url: string): Store {
@@ -119,6 +155,11 @@ function openPostgres(url: string): Store {
       const res = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
       return res.rows[0]?.ok === true;
     },
+    relaxed: (fn) =>
+      db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return fn(trx);
+      }),
     async currentSchema() {
       if (schema) return schema;
       const res = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);

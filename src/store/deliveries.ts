@@ -108,7 +108,7 @@ export interface DeliveryTransition {
 }
 
 /**
- * Records a batch of finished attempts and moves their deliveries on, in one transaction, and only
+ * Records a batch of finished attempts and moves their deliveries on (in the caller's transaction), only
  * for deliveries this worker still leases (a delivery whose lease was lost to another worker keeps
  * the other worker's state; its attempt is still recorded, since the request was really sent).
  * Returns the ids whose state changed.
@@ -125,33 +125,32 @@ export async function completeAttempts(
     if (group) group.push(t);
     else groups.set(key, [t]);
   }
-  return db.transaction().execute(async (trx) => {
-    for (const rows of chunkRows(opts.attempts, opts.maxParameters)) await trx.insertInto('attempts').values(rows).execute();
-    const changed = new Set<number>();
-    for (const group of groups.values()) {
-      const t = group[0]!;
-      for (const ids of chunk(group.map((g) => g.id), opts.maxParameters - 16)) {
-        const rows = await trx
-          .updateTable('deliveries')
-          .set({
-            state: t.state,
-            attempts: t.attempts,
-            next_attempt_at: t.nextAttemptAt,
-            lease_owner: null,
-            last_status: t.lastStatus,
-            last_error: t.lastError,
-            updated_at: opts.now,
-            completed_at: t.state === 'pending' ? null : opts.now,
-          })
-          .where('lease_owner', '=', opts.owner)
-          .where('id', 'in', ids)
-          .returning('id')
-          .execute();
-        for (const r of rows) changed.add(r.id);
-      }
+  // The caller runs this in one transaction (the worker: a relaxed one).
+  for (const rows of chunkRows(opts.attempts, opts.maxParameters)) await db.insertInto('attempts').values(rows).execute();
+  const changed = new Set<number>();
+  for (const group of groups.values()) {
+    const t = group[0]!;
+    for (const ids of chunk(group.map((g) => g.id), opts.maxParameters - 16)) {
+      const rows = await db
+        .updateTable('deliveries')
+        .set({
+          state: t.state,
+          attempts: t.attempts,
+          next_attempt_at: t.nextAttemptAt,
+          lease_owner: null,
+          last_status: t.lastStatus,
+          last_error: t.lastError,
+          updated_at: opts.now,
+          completed_at: t.state === 'pending' ? null : opts.now,
+        })
+        .where('lease_owner', '=', opts.owner)
+        .where('id', 'in', ids)
+        .returning('id')
+        .execute();
+      for (const r of rows) changed.add(r.id);
     }
-    return changed;
-  });
+  }
+  return changed;
 }
 
 export interface DeliveryFilter {
