@@ -38,6 +38,7 @@ export type ErrorClass =
   | 'response_timeout'
   | 'blocked_destination'
   | 'invalid_url'
+  | 'auth_failed'
   | 'network';
 
 export interface HttpResponse {

@@ -22,6 +22,8 @@ import { nextRetryDelay } from './backoff.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
 import { OPEN_GATE, type CallbackGate } from './gate.js';
+import { NO_AUTHORIZER, type RequestAuthorizer } from './authorizer.js';
+import { sendAttempt } from './attempt.js';
 import { classifyResult, type Outcome } from './outcome.js';
 import { redactHeaders, redactUrl } from './redact.js';
 
@@ -52,6 +54,8 @@ export interface WorkerDeps {
   log: Logger;
   metrics?: Metrics | undefined;
   random?: () => number;
+  /** Fetches credentials some callbacks need before each call (advanced authentication). */
+  authorizer?: RequestAuthorizer;
   /** Narrows a callback's in-flight cap (circuit breaker); by default it does not. */
   gate?: CallbackGate;
 }
@@ -98,6 +102,7 @@ export class DeliveryWorker {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly random: () => number;
   private readonly gate: CallbackGate;
+  private readonly authorizer: RequestAuthorizer;
   private idleWaiters: (() => void)[] = [];
   /** Due times announced while a claim for that callback was under way (the claim must not lose them). */
   private markedDuringClaim = new Map<string, number | undefined>();
@@ -110,6 +115,7 @@ export class DeliveryWorker {
   ) {
     this.random = deps.random ?? Math.random;
     this.gate = deps.gate ?? OPEN_GATE;
+    this.authorizer = deps.authorizer ?? NO_AUTHORIZER;
   }
 
   start(): void {
@@ -296,9 +302,9 @@ export class DeliveryWorker {
         this.finish(job, null, this.finalTransition(claim, 'failed', null, 'render_error'), null);
         return;
       }
-      const result = await this.deps.sender.send({ ...request, timeoutMs: cb.timeoutMs });
+      const { sent, result } = await sendAttempt({ sender: this.deps.sender, authorizer: this.authorizer }, cb, request);
       const outcome = classifyResult(result, this.deps.clock.now(), request.success);
-      this.record(job, cb, request, startedAt, result, outcome);
+      this.record(job, cb, sent, startedAt, result, outcome);
     } catch (err) {
       this.deps.log.error({ err, deliveryId: claim.id }, 'delivery attempt crashed');
       this.finish(job, null, { ...this.finalTransition(claim, 'pending', null, 'internal_error'), nextAttemptAt: this.deps.clock.now() + 5000 }, null);
