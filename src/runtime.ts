@@ -76,20 +76,15 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
       }
     : wakeLocal;
 
-  const ingestor = new Ingestor({ store, registry, clock, log, onCommitted: wake });
-  // Stopgap until the Ingestor emits it itself after commit: alert rules evaluate ingested events.
-  const ingest = ingestor.ingest.bind(ingestor);
-  ingestor.ingest = async (principal, inputs, key, batch) => {
-    const ids = await ingest(principal, inputs, key, batch);
-    if (bus.has('events.ingested')) {
-      bus.emit('events.ingested', {
-        accountId: principal.accountId,
-        apiUser: principal.apiUser,
-        events: inputs.map((e, i) => ({ id: ids[i]!, type: e.type, data: e.data, resourceId: e.resource_id ?? null })),
-      });
-    }
-    return ids;
-  };
+  const ingestor = new Ingestor({
+    store,
+    registry,
+    clock,
+    log,
+    onCommitted: wake,
+    // Alert rules evaluate what was stored (never idempotent repeats).
+    onStored: (stored) => bus.emit('events.ingested', stored),
+  });
   const notify = createNotify({ config, store, registry, bus, clock, log, ingest: (p, i) => ingestor.ingest(p, i) });
   notify.attach({ worker: has('worker') });
 

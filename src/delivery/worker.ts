@@ -425,15 +425,17 @@ export class DeliveryWorker {
       setTimeout(() => this.scheduleFlush(), 500).unref();
       return;
     }
+    // Outcomes first: the circuit breaker must see a failed probe before its slot frees, or a second
+    // probe could start in the gap.
+    for (const f of batch) {
+      if (!f.info || !changed.has(f.transition.id)) continue;
+      this.emitOutcome(f.info, f.transition);
+    }
     for (const f of batch) {
       this.held.delete(f.job.claim.id);
       this.releaseSlot(f.job.claim.callback_id);
       // A retry scheduled here is known here: no need to find it in the queue.
       if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(f.job.claim.callback_id, f.transition.nextAttemptAt);
-    }
-    for (const f of batch) {
-      if (!f.info || !changed.has(f.transition.id)) continue;
-      this.emitOutcome(f.info, f.transition);
     }
     // Slots came free: claim again (what is due is known in memory).
     this.wake([]);

@@ -28,6 +28,13 @@ export interface Principal {
   apiUser: string | null;
 }
 
+/** What one caller's request newly stored. */
+export interface StoredEvents {
+  accountId: string;
+  apiUser: string | null;
+  events: { id: string; type: string; data: unknown; resourceId: string | null }[];
+}
+
 interface Pending {
   principal: Principal;
   events: Prepared[];
@@ -61,6 +68,8 @@ export class Ingestor {
       log: Logger;
       /** Called after deliveries were committed, with the callbacks they are owed to (wake the workers). */
       onCommitted: (callbackIds: Set<string>) => void;
+      /** Called after commit with the events newly stored (not idempotent repeats), per caller. */
+      onStored?: (stored: StoredEvents) => void;
     },
   ) {}
 
@@ -133,6 +142,7 @@ export class Ingestor {
     const { store, clock } = this.deps;
     const now = clock.now();
     const callbackIds = new Set<string>();
+    const stored: StoredEvents[] = [];
     const results = await store.db.transaction().execute(async (trx) => {
       // Existing keys per account, read inside the transaction that will insert the new ones.
       const known = new Map<string, string>(); // accountId \0 key -> event id
@@ -160,6 +170,8 @@ export class Ingestor {
       const out: string[][] = [];
       for (const p of group) {
         const ids: string[] = [];
+        const fresh: StoredEvents['events'] = [];
+        stored.push({ accountId: p.principal.accountId, apiUser: p.principal.apiUser, events: fresh });
         for (const e of p.events) {
           const mapKey = e.key === null ? null : `${p.principal.accountId}\0${e.key}`;
           const existing = mapKey === null ? undefined : known.get(mapKey);
@@ -170,6 +182,7 @@ export class Ingestor {
           const id = newId('evt', now);
           if (mapKey !== null) known.set(mapKey, id);
           ids.push(id);
+          fresh.push({ id, type: e.input.type, data: e.input.data, resourceId: e.input.resource_id ?? null });
           events.push({
             id,
             account_id: p.principal.accountId,
@@ -208,6 +221,7 @@ export class Ingestor {
       return out;
     });
     if (callbackIds.size > 0) this.deps.onCommitted(callbackIds);
+    if (this.deps.onStored) for (const st of stored) if (st.events.length > 0) this.deps.onStored(st);
     return results;
   }
 
