@@ -17,7 +17,7 @@ import { findEventsByIds } from '../store/events.js';
 import type { NewAttempt, EventRow } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Callback } from '../routing/callback.js';
-import { renderRequest, type RenderedRequest } from '../formats/index.js';
+import { UnsupportedEventError, batchLimit, renderBatch, type RenderEvent, type RenderedRequest } from '../formats/index.js';
 import { nextRetryDelay } from './backoff.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
@@ -26,6 +26,17 @@ import { NO_AUTHORIZER, type RequestAuthorizer } from './authorizer.js';
 import { sendAttempt } from './attempt.js';
 import { classifyResult, type Outcome } from './outcome.js';
 import { redactHeaders, redactUrl } from './redact.js';
+
+function toRenderEvent({ event }: Job): RenderEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    createdAt: event.created_at,
+    data: JSON.parse(event.data),
+    resourceId: event.resource_id,
+    customArgs: event.custom_args ? (JSON.parse(event.custom_args) as Record<string, unknown>) : null,
+  };
+}
 
 /** A claimed delivery is leased this long; the heartbeat renews it while the attempt runs. */
 export const LEASE_MS = 30_000;
@@ -252,6 +263,8 @@ export class DeliveryWorker {
     if (claimed.length === 0) return;
     const events = await findEventsByIds(this.deps.store.db, [...new Set(claimed.map((c) => c.event_id))]);
     const byId = new Map(events.map((e) => [e.id, e]));
+    // Deliveries of a callback whose format carries several events per request go out together.
+    const batches = new Map<string, Job[]>();
     for (const claim of claimed) {
       const event = byId.get(claim.event_id);
       if (!event) {
@@ -260,8 +273,20 @@ export class DeliveryWorker {
         this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null);
         continue;
       }
-      void this.run({ claim, event });
+      const cb = this.deps.registry.get(claim.callback_id);
+      const limit = cb ? batchLimit(cb) : 1;
+      if (limit <= 1) {
+        void this.run([{ claim, event }]);
+        continue;
+      }
+      const open = batches.get(claim.callback_id) ?? [];
+      open.push({ claim, event });
+      if (open.length >= limit) {
+        void this.run(open);
+        batches.delete(claim.callback_id);
+      } else batches.set(claim.callback_id, open);
     }
+    for (const jobs of batches.values()) void this.run(jobs);
   }
 
   /** The in-flight cap of a callback right now: the configured one, narrowed by the gate. */
@@ -269,45 +294,45 @@ export class DeliveryWorker {
     return Math.min(this.opts.callbackConcurrency, this.gate.limit(callbackId, this.deps.clock.now()));
   }
 
-  /** One attempt: render, send, classify. Never throws: a bug in here is recorded as a failure. */
-  private async run(job: Job): Promise<void> {
-    const { claim, event } = job;
-    const cb = this.deps.registry.get(claim.callback_id);
+  /**
+   * One attempt, for one delivery or for several of one callback sharing a request: render, send,
+   * classify, then record it on each. Never throws: a bug in here is recorded as a failure.
+   */
+  private async run(jobs: Job[]): Promise<void> {
+    const first = jobs[0]!;
+    const cb = this.deps.registry.get(first.claim.callback_id);
+    const finishAll = (make: (claim: ClaimedDelivery) => DeliveryTransition) => {
+      for (const job of jobs) this.finish(job, null, make(job.claim), null);
+    };
     try {
       if (!cb) {
-        this.finish(job, null, this.finalTransition(claim, 'failed', null, 'callback_deleted'), null);
+        finishAll((c) => this.finalTransition(c, 'failed', null, 'callback_deleted'));
         return;
       }
       if (!cb.enabled) {
-        this.finish(job, null, { ...this.finalTransition(claim, 'held', null, 'callback_disabled'), attempts: claim.attempts }, null);
+        finishAll((c) => this.finalTransition(c, 'held', null, 'callback_disabled'));
         return;
       }
       const startedAt = this.deps.clock.now();
       let request: RenderedRequest;
       try {
-        request = renderRequest(
-          {
-            id: event.id,
-            type: event.type,
-            createdAt: event.created_at,
-            data: JSON.parse(event.data),
-            resourceId: event.resource_id,
-            customArgs: event.custom_args ? (JSON.parse(event.custom_args) as Record<string, unknown>) : null,
-          },
-          cb,
-          startedAt,
-        );
+        request = renderBatch(jobs.map(toRenderEvent), cb, startedAt);
       } catch (err) {
-        this.deps.log.error({ err, deliveryId: claim.id }, 'rendering failed');
-        this.finish(job, null, this.finalTransition(claim, 'failed', null, 'render_error'), null);
+        if (jobs.length > 1) {
+          // One event the format cannot carry must not fail the others: send them one by one.
+          for (const job of jobs) void this.run([job]);
+          return;
+        }
+        if (!(err instanceof UnsupportedEventError)) this.deps.log.error({ err, deliveryId: first.claim.id }, 'rendering failed');
+        finishAll((c) => this.finalTransition(c, 'failed', null, 'render_error'));
         return;
       }
       const { sent, result } = await sendAttempt({ sender: this.deps.sender, authorizer: this.authorizer }, cb, request);
       const outcome = classifyResult(result, this.deps.clock.now(), request.success);
-      this.record(job, cb, sent, startedAt, result, outcome);
+      for (const job of jobs) this.record(job, cb, sent, startedAt, result, outcome);
     } catch (err) {
-      this.deps.log.error({ err, deliveryId: claim.id }, 'delivery attempt crashed');
-      this.finish(job, null, { ...this.finalTransition(claim, 'pending', null, 'internal_error'), nextAttemptAt: this.deps.clock.now() + 5000 }, null);
+      this.deps.log.error({ err, deliveryId: first.claim.id }, 'delivery attempt crashed');
+      finishAll((c) => ({ ...this.finalTransition(c, 'pending', null, 'internal_error'), nextAttemptAt: this.deps.clock.now() + 5000 }));
     }
   }
 

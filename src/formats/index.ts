@@ -61,6 +61,24 @@ export function renderRequest(event: RenderEvent, cb: Callback, now: number): Re
   }
 }
 
+/** EngageLab rows per request when the callback sets no `max_rows`. */
+export const DEFAULT_MAX_ROWS = 50;
+
+/** How many due deliveries of this callback may share one request (1: one request each). */
+export function batchLimit(cb: Callback): number {
+  return cb.format === 'engagelab' ? ((cb.settings.max_rows as number | undefined) ?? DEFAULT_MAX_ROWS) : 1;
+}
+
+/**
+ * One request for several events of one callback, for formats whose envelope carries many
+ * (EngageLab's `{total, rows}`); the others render one event per request.
+ */
+export function renderBatch(events: readonly RenderEvent[], cb: Callback, now: number): RenderedRequest {
+  if (events.length === 1) return renderRequest(events[0]!, cb, now);
+  if (cb.format !== 'engagelab') throw new Error(`format ${cb.format} does not batch`);
+  return renderEngagelab(events, cb, now);
+}
+
 /**
  * The URL check(s) of a callback (`POST /v1/callbacks/{id}/refresh`): one request per distinct URL.
  * engagelab and engagelab-email: a signed POST of `{}` (200 / 200 or 204 within 3 s); whispir: a GET

@@ -26,6 +26,7 @@ export interface FormatFields {
   callbacks?: { reply?: boolean; undeliverable?: boolean } | undefined;
   timezone?: string | undefined;
   retry_schedule?: string[] | null | undefined;
+  max_rows?: number | undefined;
 }
 
 const ALL: readonly Format[] = ['standard', 'engagelab', 'engagelab-email', 'octopush', 'whispir'];
@@ -35,6 +36,7 @@ export const FIELD_FORMATS: Readonly<Record<keyof FormatFields, readonly Format[
   secret: ['standard', 'engagelab', 'engagelab-email'],
   username: ['engagelab'],
   authorization: ['engagelab'],
+  max_rows: ['engagelab'],
   signature: ['engagelab-email'],
   app_key: ['engagelab-email'],
   urls: ['octopush'],
@@ -134,6 +136,7 @@ export function resolveFormat(
         set('username', input.username);
       }
       if (input.authorization !== undefined) set('authorization', input.authorization === null ? null : text('authorization', input.authorization, 8192));
+      if (input.max_rows !== undefined) set('max_rows', input.max_rows);
       if (s.username !== undefined && secret === '') throw invalid('secret', 'is required when a username is set (it keys the X-CALLBACK-ID signature)');
       break;
     case 'engagelab-email':

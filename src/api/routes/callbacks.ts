@@ -41,6 +41,7 @@ const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.U
 export const FormatFieldSchemas = {
   username: Type.Optional(Nullable(Text('engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it'))),
   authorization: Type.Optional(Nullable(Text('engagelab: Authorization header value sent unchanged (write-only); null removes it'))),
+  max_rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'engagelab: at most this many rows share one request when several events are due together (default 50)' })),
   signature: Type.Optional(Type.Union([Type.Literal('md5'), Type.Literal('hmac-sha256')], { description: 'engagelab-email: X-WebHook-Signature scheme (default md5)' })),
   app_key: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'engagelab-email: X-WebHook-AppKey value (default "email")' })),
   urls: Type.Optional(
@@ -168,7 +169,7 @@ function readableSecret(format: string): boolean {
 /** The format-specific fields of a body. */
 function formatFields(b: FormatFields & Record<string, unknown>): FormatFields {
   const out: FormatFields = {};
-  for (const k of ['secret', 'username', 'authorization', 'signature', 'app_key', 'urls', 'encoding', 'auth', 'content_type', 'retries_enabled', 'email', 'callbacks', 'timezone', 'retry_schedule'] as const) {
+  for (const k of ['secret', 'username', 'authorization', 'max_rows', 'signature', 'app_key', 'urls', 'encoding', 'auth', 'content_type', 'retries_enabled', 'email', 'callbacks', 'timezone', 'retry_schedule'] as const) {
     if (b[k] !== undefined) (out as Record<string, unknown>)[k] = b[k];
   }
   return out;
