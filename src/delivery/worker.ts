@@ -440,7 +440,7 @@ export class DeliveryWorker {
         now,
         attempts: batch.flatMap((f) => (f.attempt ? [f.attempt] : [])),
           transitions: batch.map((f) => f.transition),
-          maxParameters: this.deps.store.caps.maxParameters,
+          caps: this.deps.store.caps,
         }),
       );
     } catch (err) {

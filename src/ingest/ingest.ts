@@ -215,8 +215,8 @@ export class Ingestor {
         }
         out.push(ids);
       }
-      await insertEvents(trx, events, store.caps.maxParameters);
-      await insertDeliveries(trx, deliveries, store.caps.maxParameters);
+      await insertEvents(trx, store.caps, events);
+      await insertDeliveries(trx, store.caps, deliveries);
       for (const d of deliveries) callbackIds.add(d.callback_id);
       return out;
     });

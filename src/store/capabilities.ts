@@ -15,6 +15,8 @@ export interface Capabilities {
   maxParameters: number;
   /** Column type of an auto-incrementing primary key. */
   serialPrimaryKey: 'integer' | 'bigserial';
+  /** How bound parameters are written in statement text: `?` or `$1`. */
+  paramStyle: 'question' | 'dollar';
 }
 
 export const SQLITE_CAPABILITIES: Capabilities = {
@@ -24,6 +26,7 @@ export const SQLITE_CAPABILITIES: Capabilities = {
   multiProcess: false,
   maxParameters: 32_766,
   serialPrimaryKey: 'integer',
+  paramStyle: 'question',
 };
 
 export const POSTGRES_CAPABILITIES: Capabilities = {
@@ -33,4 +36,5 @@ export const POSTGRES_CAPABILITIES: Capabilities = {
   multiProcess: true,
   maxParameters: 65_535,
   serialPrimaryKey: 'bigserial',
+  paramStyle: 'dollar',
 };

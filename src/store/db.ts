@@ -47,7 +47,7 @@ function openSqlite(path: string): Store {
   // FULL: a committed (acknowledged) transaction survives power loss, not only a killed process.
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
-  database.pragma('cache_size = -65536');
+  database.pragma('cache_size = -16384');
   database.pragma('temp_store = MEMORY');
   cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
-import { chunk, chunkRows } from './chunk.js';
+import { chunk } from './chunk.js';
+import { insertRows } from './bulk.js';
+import type { Capabilities } from './capabilities.js';
 
 /**
  * `state = 'pending'` as a literal, not a bound parameter: SQLite uses the partial index
@@ -9,9 +11,46 @@ import { chunk, chunkRows } from './chunk.js';
  */
 const PENDING = sql.lit<'pending'>('pending');
 
-export async function insertDeliveries(db: Db, rows: NewDelivery[], maxParameters: number): Promise<void> {
-  for (const part of chunkRows(rows, maxParameters)) await db.insertInto('deliveries').values(part).execute();
+const DELIVERY_COLUMNS = [
+  'account_id',
+  'event_id',
+  'callback_id',
+  'state',
+  'attempts',
+  'next_attempt_at',
+  'lease_owner',
+  'ordering_key',
+  'last_status',
+  'last_error',
+  'created_at',
+  'updated_at',
+  'completed_at',
+] as const satisfies readonly (keyof NewDelivery)[];
+
+export async function insertDeliveries(db: Db, caps: Capabilities, rows: NewDelivery[]): Promise<void> {
+  await insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows);
 }
+
+const ATTEMPT_COLUMNS = [
+  'delivery_id',
+  'account_id',
+  'callback_id',
+  'event_id',
+  'kind',
+  'attempt',
+  'started_at',
+  'duration_ms',
+  'request_method',
+  'request_url',
+  'request_headers',
+  'request_body',
+  'response_status',
+  'response_headers',
+  'response_body',
+  'error_class',
+  'error_message',
+  'outcome',
+] as const satisfies readonly (keyof NewAttempt)[];
 
 export interface ClaimedDelivery {
   id: number;
@@ -115,7 +154,7 @@ export interface DeliveryTransition {
  */
 export async function completeAttempts(
   db: Db,
-  opts: { owner: string; now: number; attempts: NewAttempt[]; transitions: DeliveryTransition[]; maxParameters: number },
+  opts: { owner: string; now: number; attempts: NewAttempt[]; transitions: DeliveryTransition[]; caps: Capabilities },
 ): Promise<Set<number>> {
   // Rows moving to the same values share one UPDATE: a batch of first-try 200s is one statement.
   const groups = new Map<string, DeliveryTransition[]>();
@@ -126,11 +165,11 @@ export async function completeAttempts(
     else groups.set(key, [t]);
   }
   // The caller runs this in one transaction (the worker: a relaxed one).
-  for (const rows of chunkRows(opts.attempts, opts.maxParameters)) await db.insertInto('attempts').values(rows).execute();
+  await insertRows(db, opts.caps, 'attempts', ATTEMPT_COLUMNS, opts.attempts);
   const changed = new Set<number>();
   for (const group of groups.values()) {
     const t = group[0]!;
-    for (const ids of chunk(group.map((g) => g.id), opts.maxParameters - 16)) {
+    for (const ids of chunk(group.map((g) => g.id), opts.caps.maxParameters - 16)) {
       const rows = await db
         .updateTable('deliveries')
         .set({

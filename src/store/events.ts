@@ -1,9 +1,23 @@
 import type { Db } from './db.js';
 import type { EventRow, NewEvent } from './schema.js';
-import { chunkRows } from './chunk.js';
+import { insertRows } from './bulk.js';
+import type { Capabilities } from './capabilities.js';
 
-export async function insertEvents(db: Db, rows: NewEvent[], maxParameters: number): Promise<void> {
-  for (const chunk of chunkRows(rows, maxParameters)) await db.insertInto('events').values(chunk).execute();
+const EVENT_COLUMNS = [
+  'id',
+  'account_id',
+  'api_user',
+  'type',
+  'data',
+  'resource_id',
+  'callback_profile_id',
+  'custom_args',
+  'idempotency_key',
+  'created_at',
+] as const satisfies readonly (keyof NewEvent)[];
+
+export async function insertEvents(db: Db, caps: Capabilities, rows: NewEvent[]): Promise<void> {
+  await insertRows(db, caps, 'events', EVENT_COLUMNS, rows);
 }
 
 export async function findEventsByIdempotencyKeys(

@@ -88,6 +88,14 @@ for (const backend of BACKENDS) {
       expect(smtp.to(to)[0]!.text).toContain('1 of 4 OTPs sent in the last 3600 s were verified (25 %), below 50 %.');
 
       await postEvent(t, { type: 'otp.verified', data: { message_id: 'm2' } });
+      // Alert rules consume ingested events after the 202, asynchronously: let that one land first.
+      await waitUntil(
+        async () => {
+          const row = await t.relay.store.db.selectFrom('otp_tracking').select('verified_at').where('message_id', '=', 'm2').executeTakeFirst();
+          return row?.verified_at != null;
+        },
+        { what: 'm2 recorded as verified' },
+      );
       clock.advance(30_000);
       expect(await t.relay.notify.alerts.checkTimeouts()).toBe(0);
       clock.advance(31_000);

@@ -1,0 +1,45 @@
+import { CompiledQuery } from 'kysely';
+import type { Db } from './db.js';
+import type { Capabilities } from './capabilities.js';
+
+const texts = new Map<string, string>();
+
+/**
+ * Inserts many rows of the same columns with multi-row INSERT statements sized to the backend's
+ * parameter limit. The hot paths (ingest, attempt records) insert thousands of rows a second: the
+ * statement text is built once per (table, row count) and the values go in as a flat list, with
+ * none of the query builder's per-value work.
+ */
+export async function insertRows<T extends object>(
+  db: Db,
+  caps: Capabilities,
+  table: string,
+  columns: readonly (keyof T & string)[],
+  rows: readonly T[],
+): Promise<void> {
+  const perStatement = Math.max(1, Math.floor(caps.maxParameters / columns.length));
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const part = rows.slice(start, start + perStatement);
+    const params: unknown[] = [];
+    for (const row of part) for (const c of columns) params.push((row as Record<string, unknown>)[c] ?? null);
+    await db.executeQuery(CompiledQuery.raw(statement(caps, table, columns, part.length), params));
+  }
+}
+
+function statement(caps: Capabilities, table: string, columns: readonly string[], count: number): string {
+  const key = `${caps.paramStyle}|${table}|${columns.join(',')}|${count}`;
+  let text = texts.get(key);
+  if (!text) {
+    const groups: string[] = [];
+    let n = 0;
+    for (let r = 0; r < count; r++) {
+      const ps: string[] = [];
+      for (let c = 0; c < columns.length; c++) ps.push(caps.paramStyle === 'dollar' ? `$${++n}` : '?');
+      groups.push(`(${ps.join(',')})`);
+    }
+    text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(',')}) values ${groups.join(',')}`;
+    if (texts.size > 5000) texts.clear();
+    texts.set(key, text);
+  }
+  return text;
+}
