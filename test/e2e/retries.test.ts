@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
-import { TestReceiver } from '../helpers/receiver.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { TestRelay } from '../helpers/relay.js';
+import { useRelaySuite } from '../helpers/suite.js';
 import { createCallback, deliveriesOf, freePort, postEvent, receivedFor, sleep, waitForDelivery, waitUntil } from '../helpers/e2e.js';
 
 /**
@@ -10,27 +10,10 @@ import { createCallback, deliveriesOf, freePort, postEvent, receivedFor, sleep, 
  */
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`retries and outcomes on ${backend.name}`, { concurrent: true }, () => {
-    let t: TestRelay;
-    let drop: () => Promise<void>;
-    const receivers: TestReceiver[] = [];
-    const newReceiver = async () => {
-      const r = await new TestReceiver().start();
-      receivers.push(r);
-      return r;
-    };
-    const tenant = async (name: string) => (await t.newTenant(`${name}-${backend.name}`)).auth;
-
-    beforeAll(async () => {
-      const db = await backend.create();
-      drop = db.drop;
-      t = await startTestRelay(db.url, { shutdownTimeoutMs: 2000 });
+    let t!: TestRelay;
+    const { newReceiver, tenant } = useRelaySuite(backend, { shutdownTimeoutMs: 2000 }, (relay) => {
+      t = relay;
       expect(t.relay.config.retrySchedule).toEqual([0, 200, 200]);
-    });
-    afterAll(async () => {
-      // Receivers first: one of them holds requests open, which the relay would otherwise wait for.
-      for (const r of receivers) await r.close();
-      await t?.close();
-      await drop?.();
     });
 
     it("a callback's own retry_schedule replaces the relay's: two attempts, then failed", async ({ expect }) => {

@@ -1,33 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { BACKENDS } from '../helpers/backends.js';
-import { TestReceiver } from '../helpers/receiver.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { TestRelay } from '../helpers/relay.js';
+import { useRelaySuite } from '../helpers/suite.js';
 import { createCallback, header, postEvent, receivedFor, waitForDelivery } from '../helpers/e2e.js';
 
 /** Standard Webhooks on the wire: signatures, body, stable ids, rotation, static headers, redaction. */
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`signatures and headers on ${backend.name}`, () => {
-    let t: TestRelay;
-    let drop: () => Promise<void>;
-    const receivers: TestReceiver[] = [];
-    const newReceiver = async () => {
-      const r = await new TestReceiver().start();
-      receivers.push(r);
-      return r;
-    };
-    /** Each test in its own tenant, so routing by subscription never crosses tests. */
-    const tenant = async (name: string) => (await t.newTenant(`${name}-${backend.name}`)).auth;
-
-    beforeAll(async () => {
-      const db = await backend.create();
-      drop = db.drop;
-      t = await startTestRelay(db.url);
-    });
-    afterAll(async () => {
-      for (const r of receivers) await r.close();
-      await t?.close();
-      await drop?.();
+    let t!: TestRelay;
+    const { newReceiver, tenant } = useRelaySuite(backend, {}, (relay) => {
+      t = relay;
     });
 
     it('signs every request so that standardwebhooks verifies it; body is {type, timestamp, data}', async () => {
