@@ -14,6 +14,8 @@ import { Scheduler } from './scheduler.js';
 import { createNotify, type Notify } from './notify/index.js';
 import { buildApp, type App } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
+import { TokenAuthorizer } from './delivery/token-auth.js';
+import { setMasterKey } from './lib/seal.js';
 
 /** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
 const DUE_CHANNEL = 'callback_relay_due';
@@ -25,6 +27,8 @@ export interface Relay {
   bus: PipelineBus;
   ingestor: Ingestor;
   worker: DeliveryWorker | undefined;
+  /** Advanced authentication's token cache (template callbacks' token_auth). */
+  authorizer: TokenAuthorizer;
   /** Failure notices, circuit breaker, auto-disable, operational events, alerts, reports. */
   notify: Notify;
   scheduler: Scheduler | undefined;
@@ -48,6 +52,8 @@ export interface StartOptions {
 export async function startRelay(config: Config, opts: StartOptions = {}): Promise<Relay> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
+  // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
+  setMasterKey(config.masterKey);
   const store = await openStore(config.databaseUrl);
   try {
     await migrateToLatest(store);
@@ -64,6 +70,11 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
 
   let worker: DeliveryWorker | undefined;
   let sender: HttpSender | undefined;
+  // Token requests of advanced authentication: the same guarded sender class (SSRF rules), one token
+  // cache shared by the worker and the API's test calls. Token answers may exceed the 4 KiB kept of
+  // callback responses.
+  const tokenSender = new HttpSender({ allowPrivate: config.allowPrivateNetworks, maxResponseBodyBytes: 65_536 });
+  const authorizer = new TokenAuthorizer({ sender: tokenSender, clock, log: log.child({ component: 'token-auth' }) });
   const unsubscribe: (() => void | Promise<void>)[] = [];
   // Workers are told which callbacks have new deliveries; with no ids, they sweep the queue.
   const wakeLocal = (callbackIds?: Iterable<string>) => worker?.wake(callbackIds);
@@ -91,7 +102,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   if (has('worker')) {
     sender = new HttpSender({ allowPrivate: config.allowPrivateNetworks });
     worker = new DeliveryWorker(
-      { store, registry, sender, bus, clock, log: log.child({ component: 'worker' }), metrics, ...(notify.gate ? { gate: notify.gate } : {}) },
+      { store, registry, sender, authorizer, bus, clock, log: log.child({ component: 'worker' }), metrics, ...(notify.gate ? { gate: notify.gate } : {}) },
       {
         retrySchedule: config.retrySchedule,
         concurrency: config.workerConcurrency,
@@ -113,7 +124,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   let app: App | undefined;
   let url: string | undefined;
   if (has('api')) {
-    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify });
+    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer });
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host });
     } else {
@@ -130,6 +141,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     bus,
     ingestor,
     worker,
+    authorizer,
     notify,
     scheduler,
     app,
@@ -147,6 +159,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
         for (const u of unsubscribe) await u();
         registry.stop();
         if (sender) await sender.close();
+        await tokenSender.close();
         await store.close();
         log.info('callback-relay stopped');
       })();

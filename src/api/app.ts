@@ -15,6 +15,7 @@ import { Authenticator } from './auth.js';
 import { Throttle } from './throttle.js';
 import { describeValidationError, validatorCompiler } from './validation.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import type { RequestAuthorizer } from '../delivery/authorizer.js';
 import { eventRoutes } from './routes/events.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventTypeRoutes } from './routes/event-types.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   wake: () => void;
   /** Circuit state and alert-rule caches, where this process runs them. */
   notify?: Notify | undefined;
+  /** Fetched credentials (advanced auth) for test calls, shared with the worker's. */
+  authorizer?: RequestAuthorizer | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;

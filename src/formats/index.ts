@@ -5,12 +5,13 @@ import { checkEngagelab, ENGAGELAB_EVENTS, renderEngagelab } from './engagelab.j
 import { checkEngagelabEmail, ENGAGELAB_EMAIL_EVENTS, renderEngagelabEmail } from './engagelab-email.js';
 import { checkByHead, OCTOPUSH_EVENTS, octopushUrls, renderOctopush } from './octopush.js';
 import { checkWhispir, renderWhispir, WHISPIR_EVENTS } from './whispir.js';
+import { checkTemplate, renderTemplate } from './template.js';
 import { USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
 export type { CheckRequest, RenderEvent, RenderedRequest, SuccessRule } from './types.js';
 export { UnsupportedEventError } from './types.js';
 
-export const FORMATS = ['standard', 'engagelab', 'engagelab-email', 'octopush', 'whispir'] as const;
+export const FORMATS = ['standard', 'engagelab', 'engagelab-email', 'octopush', 'whispir', 'template'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** What the API needs to know about a format when a callback is saved. */
@@ -32,6 +33,8 @@ export const FORMAT_INFO: Readonly<Record<Format, FormatInfo>> = {
   octopush: { defaultTimeoutMs: 1000, events: OCTOPUSH_EVENTS, httpsOnly: false },
   // Whispir waits up to 60 s for an answer.
   whispir: { defaultTimeoutMs: 60_000, events: WHISPIR_EVENTS, httpsOnly: false },
+  // Its channel limits the events (checked with its other settings).
+  template: { defaultTimeoutMs: 15_000, events: null, httpsOnly: false },
 };
 
 export function isFormat(f: string): f is Format {
@@ -52,6 +55,8 @@ export function renderRequest(event: RenderEvent, cb: Callback, now: number): Re
       return renderOctopush(event, cb, now);
     case 'whispir':
       return renderWhispir(event, cb, now);
+    case 'template':
+      return renderTemplate(event, cb, now);
     default: {
       const body = renderStandardBody(event.type, event.createdAt, event.data);
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...cb.headers };
@@ -82,7 +87,8 @@ export function renderBatch(events: readonly RenderEvent[], cb: Callback, now: n
 /**
  * The URL check(s) of a callback (`POST /v1/callbacks/{id}/refresh`): one request per distinct URL.
  * engagelab and engagelab-email: a signed POST of `{}` (200 / 200 or 204 within 3 s); whispir: a GET
- * with the key that must answer 200; standard and octopush: a HEAD that must get any answer below 500.
+ * with the key that must answer 200; standard and octopush: a HEAD that must get any answer below 500;
+ * template: its method (no body) to its URL rendered for a sample event, any answer below 500.
  */
 export function checkRequests(cb: Callback, now: number): CheckRequest[] {
   switch (cb.format) {
@@ -94,6 +100,8 @@ export function checkRequests(cb: Callback, now: number): CheckRequest[] {
       return [checkWhispir(cb, now)];
     case 'octopush':
       return octopushUrls(cb).map((u) => checkByHead(u, cb));
+    case 'template':
+      return [checkTemplate(cb, now)];
     default:
       return [checkByHead(cb.url, cb)];
   }

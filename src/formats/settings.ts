@@ -5,13 +5,15 @@ import { newWebhookSecret } from '../lib/crypto.js';
 import { isTimeZone } from './fields.js';
 import { FORMAT_INFO, type Format } from './index.js';
 import { WHISPIR_RETRY_SCHEDULE, whispirEvents, type WhispirSettings } from './whispir.js';
+import { resolveTemplate, type TemplateInput } from './template-settings.js';
+import type { TemplateChannel } from './template.js';
 
 /**
  * Format-specific fields of the callback API (create and update bodies): which format each belongs
  * to, their validation, and how they are kept (the `settings` JSON column; the format's secret in
  * the `secret` column). Pure: URL checks are passed in.
  */
-export interface FormatFields {
+export interface FormatFields extends Omit<TemplateInput, 'auth'> {
   secret?: string | undefined;
   username?: string | null | undefined;
   authorization?: string | null | undefined;
@@ -19,7 +21,8 @@ export interface FormatFields {
   app_key?: string | undefined;
   urls?: { delivery?: string | null; reply?: string | null; opt_out?: string | null } | undefined;
   encoding?: 'json' | 'form' | undefined;
-  auth?: { type: 'querystring' | 'httpheader'; key?: string } | undefined;
+  /** whispir: querystring | httpheader with key; template: none | basic | bearer | raw. */
+  auth?: TemplateInput['auth'];
   content_type?: 'json' | 'xml' | undefined;
   retries_enabled?: boolean | undefined;
   email?: string | null | undefined;
@@ -29,11 +32,11 @@ export interface FormatFields {
   max_rows?: number | undefined;
 }
 
-const ALL: readonly Format[] = ['standard', 'engagelab', 'engagelab-email', 'octopush', 'whispir'];
+const ALL: readonly Format[] = ['standard', 'engagelab', 'engagelab-email', 'octopush', 'whispir', 'template'];
 
 /** The formats each field applies to; giving one to another format is refused. */
 export const FIELD_FORMATS: Readonly<Record<keyof FormatFields, readonly Format[]>> = {
-  secret: ['standard', 'engagelab', 'engagelab-email'],
+  secret: ['standard', 'engagelab', 'engagelab-email', 'template'],
   username: ['engagelab'],
   authorization: ['engagelab'],
   max_rows: ['engagelab'],
@@ -41,13 +44,21 @@ export const FIELD_FORMATS: Readonly<Record<keyof FormatFields, readonly Format[
   app_key: ['engagelab-email'],
   urls: ['octopush'],
   encoding: ['octopush'],
-  auth: ['whispir'],
+  auth: ['whispir', 'template'],
   content_type: ['whispir'],
   retries_enabled: ['whispir'],
   email: ['whispir'],
   callbacks: ['whispir'],
   timezone: ['octopush', 'whispir'],
   retry_schedule: ALL,
+  method: ['template'],
+  channel: ['template'],
+  query: ['template'],
+  body_type: ['template'],
+  body: ['template'],
+  token_auth: ['template'],
+  encryption: ['template'],
+  success: ['template'],
 };
 
 /** Formats whose secret the API never shows (the customer chose it; it authenticates us to them). */
@@ -67,6 +78,9 @@ export interface StoredFormat {
 export interface ResolvedFormat extends StoredFormat {
   /** Event names the callback subscribes to after this change. */
   events: string[];
+  /** template: the HTTP method and channel (columns); other formats: POST and null. */
+  method: string;
+  channel: TemplateChannel | null;
 }
 
 /** A new key for engagelab-email signatures (32 hex characters). */
@@ -101,9 +115,11 @@ function schedule(field: string, v: string[]): number[] {
 export function resolveFormat(
   format: Format,
   input: FormatFields,
-  current: (StoredFormat & { format: string; events: string[] }) | null,
+  current: (StoredFormat & { format: string; events: string[]; method?: string }) | null,
   events: string[] | undefined,
   checkUrl: (url: string, field: string) => string,
+  /** The callback's URL, headers and title after this change (template checks them as templates). */
+  profile?: { url: string; headers: Record<string, string>; title: string },
 ): ResolvedFormat {
   for (const [key, v] of Object.entries(input)) {
     const allowed = FIELD_FORMATS[key as keyof FormatFields];
@@ -162,7 +178,26 @@ export function resolveFormat(
       secret = '';
       break;
     }
+    case 'template': {
+      if (input.secret !== undefined) {
+        if (!WHSEC.test(input.secret)) throw invalid('secret', 'must be whsec_ followed by base64 of 24 to 64 bytes');
+        secret = input.secret;
+      }
+      if (!WHSEC.test(secret)) secret = newWebhookSecret();
+      const t = resolveTemplate(
+        input,
+        s,
+        same ? { method: current.method ?? 'POST', events: current.events } : null,
+        events,
+        profile ?? { url: '', headers: {}, title: '' },
+        checkUrl,
+      );
+      return { settings: s, secret, events: t.events, method: t.method, channel: t.channel };
+    }
     case 'whispir': {
+      if (input.auth !== undefined && input.auth.type !== 'querystring' && input.auth.type !== 'httpheader') {
+        throw invalid('auth.type', 'must be querystring or httpheader for whispir callbacks');
+      }
       if (input.auth !== undefined) {
         set('auth_type', input.auth.type);
         if (input.auth.key !== undefined) secret = text('auth.key', input.auth.key, 256);
@@ -204,7 +239,7 @@ export function resolveFormat(
       throw invalid('events', `format ${format} cannot carry ${outside.join(', ')}; it carries ${supported.join(', ')}`);
     }
   }
-  return { settings: s, secret, events: subscribed };
+  return { settings: s, secret, events: subscribed, method: 'POST', channel: null };
 }
 
 function tz(v: string): string {
@@ -222,6 +257,23 @@ export function settingsView(format: string, settings: Record<string, unknown>, 
   if (format === 'whispir') {
     view.auth = { type: view.auth_type, key_set: secret !== '' };
     delete view.auth_type;
+  }
+  if (format === 'template') {
+    const auth = view.auth as Record<string, unknown> | undefined;
+    if (auth) {
+      const { password, token, value, ...rest } = auth;
+      view.auth = { ...rest, ...(password !== undefined ? { password_set: true } : {}), ...(token !== undefined ? { token_set: true } : {}), ...(value !== undefined ? { value_set: true } : {}) };
+    } else view.auth = { type: 'none' };
+    const ta = view.token_auth as Record<string, unknown> | undefined;
+    if (ta) {
+      const { client_secret, ...rest } = ta;
+      view.token_auth = { ...rest, client_secret_set: client_secret !== undefined };
+    }
+    const enc = view.encryption as Record<string, unknown> | undefined;
+    if (enc) {
+      const { key, ...rest } = enc;
+      view.encryption = { ...rest, key_set: key !== undefined };
+    }
   }
   return view;
 }

@@ -14,6 +14,8 @@ export interface CallbackFilter {
   title?: string | undefined;
   enabled?: boolean | undefined;
   format?: string | undefined;
+  method?: string | undefined;
+  channel?: string | undefined;
   /** Exactly this api-user scope (a name). */
   apiUser?: string | undefined;
   createdFrom?: number | undefined;
@@ -35,6 +37,8 @@ export async function listCallbacks(
   }
   if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
   if (filter.format !== undefined) q = q.where('format', '=', filter.format);
+  if (filter.method !== undefined) q = q.where('method', '=', filter.method);
+  if (filter.channel !== undefined) q = q.where('channel', '=', filter.channel);
   if (filter.apiUser !== undefined) q = q.where('api_user', '=', filter.apiUser);
   if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
   if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);

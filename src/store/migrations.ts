@@ -234,5 +234,11 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.alterTable('attempts').addColumn('handled', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    // 0004: callback profiles (format template) are listed by channel.
+    '0004_profiles': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('callbacks').addColumn('channel', 'text').execute();
+      },
+    },
   };
 }

@@ -45,6 +45,8 @@ export interface CallbacksTable {
   url: string;
   format: string;
   method: string;
+  /** template callbacks: none, sms, email, otp, whatsapp or system; null for the other formats. */
+  channel: string | null;
   /** JSON array of event type names; empty means every event. */
   events: string;
   /** JSON object of static headers. */

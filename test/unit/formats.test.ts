@@ -14,6 +14,7 @@ const row = (over: Partial<CallbackRow>): CallbackRow => ({
   url: 'https://example.com/cb',
   format: 'standard',
   method: 'POST',
+  channel: null,
   events: '[]',
   headers: '{}',
   settings: '{}',

@@ -9,6 +9,10 @@ import { checkDestinationUrl } from '../../delivery/ssrf.js';
 import { checkRequests, FORMAT_INFO, FORMATS, isFormat, type Format } from '../../formats/index.js';
 import { resolveFormat, settingsView, WRITE_ONLY_SECRET, type FormatFields } from '../../formats/settings.js';
 import { toCallback } from '../../routing/callback.js';
+import { BODY_TYPES, TEMPLATE_CHANNELS, TEMPLATE_METHODS } from '../../formats/template.js';
+import { CIPHERS } from '../../formats/crypto.js';
+import { checkTemplateTitle } from '../../formats/template-settings.js';
+import { callbackTestRoutes } from './callback-test.js';
 import { HttpSender } from '../../delivery/http.js';
 import { isBlockedAddress } from '../../delivery/ssrf.js';
 import { redactUrl } from '../../delivery/redact.js';
@@ -58,10 +62,18 @@ export const FormatFieldSchemas = {
   auth: Type.Optional(
     Type.Object(
       {
-        type: Type.Union([Type.Literal('querystring'), Type.Literal('httpheader')]),
-        key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'write-only' })),
+        type: Type.Union(['querystring', 'httpheader', 'none', 'basic', 'bearer', 'raw'].map((t) => Type.Literal(t))),
+        key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'whispir: the key (write-only)' })),
+        username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'template basic' })),
+        password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'template basic (write-only)' })),
+        token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'template bearer (write-only)' })),
+        value: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'template raw: the Authorization header value sent unchanged (write-only)' })),
       },
-      { additionalProperties: false, description: 'whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader)' },
+      {
+        additionalProperties: false,
+        description:
+          'whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value)',
+      },
     ),
   ),
   content_type: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'whispir: payload type (default json)' })),
@@ -76,6 +88,51 @@ export const FormatFieldSchemas = {
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'octopush, whispir: IANA time zone of the dates (default UTC)' })),
   retry_schedule: Type.Optional(
     Nullable(Type.Array(Type.String({ maxLength: 16 }), { description: 'Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default' })),
+  ),
+  method: Type.Optional(Type.Union(TEMPLATE_METHODS.map((m) => Type.Literal(m)), { description: 'template: GET and DELETE carry data in the query, POST and PUT in a body (default POST)' })),
+  channel: Type.Optional(Type.Union(TEMPLATE_CHANNELS.map((c) => Type.Literal(c)), { description: 'template: the events must be of this channel (default none: any)' })),
+  query: Type.Optional(Nullable(Type.Record(Type.String(), Type.String(), { description: 'template: query parameters, each value a template' }))),
+  body_type: Type.Optional(Type.Union(BODY_TYPES.map((b) => Type.Literal(b)), { description: 'template (POST, PUT): json (default), xml, html, text or form' })),
+  body: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 65_536, description: 'template (POST, PUT): the body template; null or absent: the event in the body type' }))),
+  token_auth: Type.Optional(
+    Nullable(
+      Type.Object(
+        {
+          url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+          method: Type.Optional(Type.Union([Type.Literal('GET'), Type.Literal('POST'), Type.Literal('PUT')])),
+          client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+          client_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'write-only' })),
+          encoding: Type.Optional(Type.Union([Type.Literal('form'), Type.Literal('json')])),
+          params: Type.Optional(Type.Record(Type.String(), Type.String())),
+          headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+        },
+        { additionalProperties: false, description: 'template: fetch a bearer token from the token URL before calling back' },
+      ),
+    ),
+  ),
+  encryption: Type.Optional(
+    Nullable(
+      Type.Object(
+        {
+          scope: Type.Optional(Type.Union([Type.Literal('values'), Type.Literal('body')])),
+          cipher: Type.Optional(Type.Union(CIPHERS.map((c) => Type.Literal(c)))),
+          key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'write-only' })),
+          key_encoding: Type.Optional(Type.Union([Type.Literal('base64'), Type.Literal('hex'), Type.Literal('utf8')])),
+        },
+        { additionalProperties: false, description: 'template: encrypt each substituted value (values) or the whole body as JWE (body)' },
+      ),
+    ),
+  ),
+  success: Type.Optional(
+    Nullable(
+      Type.Object(
+        {
+          statuses: Type.Optional(Nullable(Type.Array(Type.Integer(), { minItems: 1, maxItems: 50 }))),
+          body_contains: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024 }))),
+        },
+        { additionalProperties: false, description: 'template: accepted statuses (default 2xx) and a substring the response body must contain' },
+      ),
+    ),
   ),
 };
 
@@ -126,6 +183,8 @@ const ListQuery = Type.Object(
     title: Type.Optional(Type.String({ description: 'Substring of the title' })),
     enabled: Type.Optional(Type.Boolean()),
     format: Type.Optional(Type.String()),
+    method: Type.Optional(Type.String({ description: 'HTTP method (template callbacks choose theirs; the others POST)' })),
+    channel: Type.Optional(Type.String({ description: 'template callbacks of this channel' })),
     created_after: Type.Optional(Type.String({ format: 'date-time' })),
     created_before: Type.Optional(Type.String({ format: 'date-time' })),
   },
@@ -149,6 +208,13 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/** A template URL: checked rendered with sample values (resolveFormat); here only its shape. */
+function templateUrl(url: string): string {
+  if (/[\s\u0000-\u001f\u007f]/.test(url)) throw invalid('url', 'may not contain spaces or control characters');
+  if (!/^https?:\/\//i.test(url)) throw invalid('url', 'must be an http or https URL');
+  return url;
+}
+
 function checkEvents(events: (string | number)[]): string[] {
   const names: string[] = [];
   const unknown: string[] = [];
@@ -163,13 +229,14 @@ function checkEvents(events: (string | number)[]): string[] {
 
 /** Whether the API ever shows the format's secret (the ones the relay generates for signing). */
 function readableSecret(format: string): boolean {
-  return format === 'standard' || format === 'engagelab-email';
+  return format === 'standard' || format === 'engagelab-email' || format === 'template';
 }
 
 /** The format-specific fields of a body. */
 function formatFields(b: FormatFields & Record<string, unknown>): FormatFields {
   const out: FormatFields = {};
-  for (const k of ['secret', 'username', 'authorization', 'max_rows', 'signature', 'app_key', 'urls', 'encoding', 'auth', 'content_type', 'retries_enabled', 'email', 'callbacks', 'timezone', 'retry_schedule'] as const) {
+  for (const k of ['secret', 'username', 'authorization', 'max_rows', 'signature', 'app_key', 'urls', 'encoding', 'auth', 'content_type', 'retries_enabled', 'email', 'callbacks', 'timezone', 'retry_schedule',
+    'method', 'channel', 'query', 'body_type', 'body', 'token_auth', 'encryption', 'success'] as const) {
     if (b[k] !== undefined) (out as Record<string, unknown>)[k] = b[k];
   }
   return out;
@@ -238,11 +305,19 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
     return user.name;
   };
 
-  async function create(accountId: string, b: CreateInput): Promise<CallbackRow> {
+  /** A new callback's row, every check done, not stored (also the draft of POST /callbacks/test). */
+  async function build(accountId: string, b: CreateInput): Promise<CallbackRow> {
     const now = clock.now();
     const format = b.format ?? 'standard';
-    const url = checkUrl(b.url, format);
-    const f = resolveFormat(format, formatFields(b), null, b.events === undefined ? undefined : checkEvents(b.events), (u, field) => checkUrl(u, format, field));
+    if (format === 'template') checkTemplateTitle(b.title);
+    // A template URL is stored as written; it is checked rendered (resolveFormat).
+    const url = format === 'template' ? templateUrl(b.url) : checkUrl(b.url, format);
+    const headers = checkHeaders(b.headers ?? {});
+    const f = resolveFormat(format, formatFields(b), null, b.events === undefined ? undefined : checkEvents(b.events), (u, field) => checkUrl(u, format, field), {
+      url,
+      headers,
+      title: b.title,
+    });
     const row: CallbackRow = {
       id: newId('cb', now),
       account_id: accountId,
@@ -250,9 +325,10 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
       title: b.title,
       url,
       format,
-      method: 'POST',
+      method: f.method,
+      channel: f.channel,
       events: JSON.stringify(f.events),
-      headers: JSON.stringify(checkHeaders(b.headers ?? {})),
+      headers: JSON.stringify(headers),
       settings: JSON.stringify(f.settings),
       secret: f.secret === '' && format === 'standard' ? newWebhookSecret() : f.secret,
       previous_secret: null,
@@ -266,7 +342,12 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
       created_at: now,
       updated_at: now,
     };
-    if (format === 'whispir') {
+    return row;
+  }
+
+  async function create(accountId: string, b: CreateInput): Promise<CallbackRow> {
+    const row = await build(accountId, b);
+    if (row.format === 'whispir') {
       // Whispir's rule: a callback whose URL does not answer the check GET with 200 is not created.
       const check = await checkRow(row);
       if (!check.available) throw invalid('url', `the check GET failed: ${check.reason}`);
@@ -281,23 +362,35 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
     const patch: Updateable<CallbacksTable> = { updated_at: clock.now() };
     const format: Format = b.format ?? (isFormat(current.format) ? current.format : 'standard');
     if (b.title !== undefined) patch.title = b.title;
-    if (b.url !== undefined || b.format !== undefined) patch.url = checkUrl(b.url ?? current.url, format);
+    if (format === 'template' && (b.title !== undefined || current.format !== 'template')) checkTemplateTitle(b.title ?? current.title);
+    if (format === 'template') {
+      if (b.url !== undefined || current.format !== 'template') patch.url = templateUrl(b.url ?? current.url);
+    } else if (b.url !== undefined || b.format !== undefined) patch.url = checkUrl(b.url ?? current.url, format);
     if (b.format !== undefined) patch.format = b.format;
+    if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers));
     const f = resolveFormat(
       format,
       formatFields(b),
-      { format: current.format, settings: JSON.parse(current.settings) as Record<string, unknown>, secret: current.secret, events: JSON.parse(current.events) as string[] },
+      {
+        format: current.format,
+        settings: JSON.parse(current.settings) as Record<string, unknown>,
+        secret: current.secret,
+        events: JSON.parse(current.events) as string[],
+        method: current.method,
+      },
       b.events === undefined ? undefined : checkEvents(b.events),
       (u, field) => checkUrl(u, format, field),
+      { url: patch.url ?? current.url, headers: JSON.parse(patch.headers ?? current.headers) as Record<string, string>, title: patch.title ?? current.title },
     );
     patch.events = JSON.stringify(f.events);
     patch.settings = JSON.stringify(f.settings);
+    patch.method = f.method;
+    patch.channel = f.channel;
     if (f.secret !== current.secret) {
       patch.secret = f.secret;
       // Only standard signs with a previous secret during a rotation; other formats have one key.
       if (format !== 'standard') Object.assign(patch, { previous_secret: null, previous_secret_expires_at: null });
     }
-    if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers));
     if (b.timeout !== undefined) patch.timeout_ms = Math.round(b.timeout * 1000);
     else if (b.format !== undefined && b.format !== current.format) patch.timeout_ms = FORMAT_INFO[format].defaultTimeoutMs;
     if (b.api_user !== undefined) patch.api_user = (await checkApiUser(accountId, b.api_user)) ?? null;
@@ -327,7 +420,7 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
     await registry.reload();
   }
 
-  return { load, create, update, remove, checkRow };
+  return { load, build, create, update, remove, checkRow, sender: checker };
 }
 
 export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
@@ -338,6 +431,7 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
     const tags = ['callbacks'];
     const ops = callbackOps(deps, (fn) => fastify.addHook('onClose', fn));
     const { load, checkRow } = ops;
+    await fastify.register(callbackTestRoutes(deps, ops, CreateBody));
 
     app.post(
       '/callbacks',
@@ -364,6 +458,8 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
             title: q.title,
             enabled: q.enabled,
             format: q.format,
+            method: q.method?.toUpperCase(),
+            channel: q.channel,
             createdFrom: parseTime(q.created_after, 'created_after'),
             createdTo: parseTime(q.created_before, 'created_before'),
           },

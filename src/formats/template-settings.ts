@@ -1,0 +1,323 @@
+import { invalid } from '../errors.js';
+import { eventTypeByName } from '../catalogue/event-types.js';
+import { seal, unseal } from '../lib/seal.js';
+import type { Callback } from '../routing/callback.js';
+import { CIPHERS, keyLength, type Cipher } from './crypto.js';
+import {
+  bodyProblem,
+  carriesBody,
+  channelEvents,
+  defaultBody,
+  DEFAULT_QUERY,
+  offeredVariables,
+  renderTemplate,
+  sampleEvent,
+  TemplateError,
+  templateVariables,
+  type BodyType,
+  type StaticAuth,
+  type TemplateChannel,
+  type TemplateKind,
+  type TemplateMethod,
+  type TemplateSettings,
+  type TokenAuthSettings,
+} from './template.js';
+
+/** The template format's fields of the create/update bodies (see docs/formats/template.md). */
+export interface TemplateInput {
+  method?: TemplateMethod | undefined;
+  channel?: TemplateChannel | undefined;
+  query?: Record<string, string> | null | undefined;
+  body_type?: BodyType | undefined;
+  body?: string | null | undefined;
+  auth?: { type: string; key?: string; username?: string; password?: string; token?: string; value?: string } | undefined;
+  token_auth?:
+    | {
+        url?: string;
+        method?: 'GET' | 'POST' | 'PUT';
+        client_id?: string;
+        client_secret?: string;
+        encoding?: 'form' | 'json';
+        params?: Record<string, string>;
+        headers?: Record<string, string>;
+      }
+    | null
+    | undefined;
+  encryption?: { scope?: 'values' | 'body'; cipher?: Cipher; key?: string; key_encoding?: 'base64' | 'hex' | 'utf8' } | null | undefined;
+  success?: { statuses?: number[] | null; body_contains?: string | null } | null | undefined;
+}
+
+const TITLE = /^[\p{L}\p{N} _-]{3,200}$/u;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Template callbacks' titles: at least 3 letters, digits, spaces, `-` or `_` (Kaleyra's rule). */
+export function checkTemplateTitle(title: string): void {
+  if (!TITLE.test(title)) throw invalid('title', 'must be 3 to 200 characters: letters, digits, space, "-" or "_"');
+}
+
+function text(field: string, v: string | undefined, max: number): string {
+  if (v === undefined || v.length === 0 || v.length > max) throw invalid(field, `is required: 1 to ${max} characters`);
+  if (CONTROL.test(v)) throw invalid(field, 'may not contain control characters');
+  return v;
+}
+
+function pairs(field: string, rec: Record<string, string>, header: boolean): Record<string, string> {
+  const entries = Object.entries(rec);
+  if (entries.length > 50) throw invalid(field, 'at most 50 entries');
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > 256 || CONTROL.test(k) || (header && !TOKEN.test(k))) throw invalid(`${field}.${k}`, 'is not a valid name');
+    if (v.length > 8192) throw invalid(`${field}.${k}`, 'is longer than 8192 characters');
+    if (/[\r\n\0]/.test(v)) throw invalid(`${field}.${k}`, 'may not contain CR, LF or NUL');
+  }
+  return rec;
+}
+
+function decodeKey(key: string, encoding: 'base64' | 'hex' | 'utf8'): Buffer {
+  if (encoding === 'hex') {
+    if (!/^([0-9a-fA-F]{2})+$/.test(key)) throw invalid('encryption.key', 'is not hex');
+    return Buffer.from(key, 'hex');
+  }
+  if (encoding === 'base64') {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) throw invalid('encryption.key', 'is not base64');
+    return Buffer.from(key, 'base64');
+  }
+  return Buffer.from(key, 'utf8');
+}
+
+export interface ResolvedTemplate {
+  method: TemplateMethod;
+  channel: TemplateChannel;
+  events: string[];
+}
+
+/**
+ * Applies the template fields of a create or update body to `s` (a copy of the stored settings, or
+ * {} for a new template callback) and checks the whole profile: the channel/events rule, every
+ * template (syntax, variables offered, validity once rendered with hostile sample values), auth,
+ * advanced auth, encryption and success rule. Secrets are sealed (lib/seal.ts).
+ */
+export function resolveTemplate(
+  input: TemplateInput,
+  s: Record<string, unknown>,
+  current: { method: string; events: string[] } | null,
+  events: string[] | undefined,
+  profile: { url: string; headers: Record<string, string>; title: string },
+  checkUrl: (url: string, field: string) => string,
+): ResolvedTemplate {
+  const method: TemplateMethod = input.method ?? ((current?.method as TemplateMethod | undefined) ?? 'POST');
+  const prevChannel = s.channel as TemplateChannel | undefined;
+  const channel: TemplateChannel = input.channel ?? prevChannel ?? 'none';
+  s.channel = channel;
+
+  // Subscriptions: the events must belong to the channel; none given: the whole channel.
+  let subscribed = events ?? (current && (prevChannel === channel || input.channel === undefined) ? current.events : []);
+  if (channel !== 'none') {
+    if (subscribed.length === 0) subscribed = channelEvents(channel);
+    const outside = subscribed.filter((e) => eventTypeByName(e)?.channel !== channel);
+    if (outside.length > 0) throw invalid('events', `${outside.join(', ')} ${outside.length > 1 ? 'are not events' : 'is not an event'} of channel ${channel}`);
+  }
+
+  if (input.query !== undefined) {
+    if (input.query === null) delete s.query;
+    else s.query = pairs('query', input.query, false);
+  }
+
+  if (!carriesBody(method)) {
+    if ((input.body !== undefined && input.body !== null) || input.body_type !== undefined) {
+      throw invalid(input.body_type !== undefined ? 'body_type' : 'body', `${method} carries data in the query; a body applies to POST and PUT`);
+    }
+    delete s.body;
+    delete s.body_type;
+    delete s.body_default;
+  } else {
+    const prevType = s.body_type as BodyType | undefined;
+    const type: BodyType = input.body_type ?? prevType ?? 'json';
+    s.body_type = type;
+    if (input.body !== undefined && input.body !== null) {
+      if (input.body.length > 65_536) throw invalid('body', 'is longer than 64 KiB');
+      s.body = input.body;
+      delete s.body_default;
+    } else if (input.body === null || s.body === undefined || (s.body_default === true && type !== prevType)) {
+      s.body = defaultBody(type);
+      s.body_default = true;
+    }
+  }
+
+  if (input.auth !== undefined) {
+    const a = input.auth;
+    const prev = s.auth as StaticAuth | undefined;
+    if (a.key !== undefined) throw invalid('auth.key', 'applies to whispir callbacks; template callbacks use username/password, token or value');
+    switch (a.type) {
+      case 'none':
+        delete s.auth;
+        break;
+      case 'basic': {
+        const username = text('auth.username', a.username ?? (prev?.type === 'basic' ? prev.username : undefined), 256);
+        if (username.includes(':')) throw invalid('auth.username', 'may not contain ":"');
+        const password = a.password !== undefined ? seal(text('auth.password', a.password, 1024)) : prev?.type === 'basic' ? prev.password : undefined;
+        if (password === undefined) throw invalid('auth.password', 'is required');
+        s.auth = { type: 'basic', username, password };
+        break;
+      }
+      case 'bearer': {
+        const token = a.token !== undefined ? seal(text('auth.token', a.token, 8192)) : prev?.type === 'bearer' ? prev.token : undefined;
+        if (token === undefined) throw invalid('auth.token', 'is required');
+        s.auth = { type: 'bearer', token };
+        break;
+      }
+      case 'raw': {
+        const value = a.value !== undefined ? seal(text('auth.value', a.value, 8192)) : prev?.type === 'raw' ? prev.value : undefined;
+        if (value === undefined) throw invalid('auth.value', 'is required');
+        s.auth = { type: 'raw', value };
+        break;
+      }
+      default:
+        throw invalid('auth.type', 'must be none, basic, bearer or raw for template callbacks');
+    }
+  }
+  if (s.auth && Object.keys(profile.headers).some((h) => h.toLowerCase() === 'authorization')) {
+    throw invalid('headers.Authorization', 'conflicts with auth: configure the credentials in one place');
+  }
+
+  if (input.token_auth !== undefined) {
+    const t = input.token_auth;
+    if (t === null) delete s.token_auth;
+    else {
+      const prev = s.token_auth as TokenAuthSettings | undefined;
+      const url = t.url ?? prev?.url;
+      if (url === undefined) throw invalid('token_auth.url', 'is required');
+      const secret = t.client_secret !== undefined ? seal(text('token_auth.client_secret', t.client_secret, 1024)) : prev?.client_secret;
+      if (secret === undefined) throw invalid('token_auth.client_secret', 'is required');
+      const next: TokenAuthSettings = {
+        url: checkUrl(url, 'token_auth.url'),
+        method: t.method ?? prev?.method ?? 'POST',
+        client_id: text('token_auth.client_id', t.client_id ?? prev?.client_id, 1024),
+        client_secret: secret,
+        encoding: t.encoding ?? prev?.encoding ?? 'form',
+        params: pairs('token_auth.params', t.params ?? prev?.params ?? {}, false),
+        headers: pairs('token_auth.headers', t.headers ?? prev?.headers ?? {}, true),
+      };
+      s.token_auth = next;
+    }
+  }
+  if (s.token_auth && s.auth) throw invalid('token_auth', 'fetches the Authorization header itself: set auth to {"type": "none"}');
+
+  if (input.encryption !== undefined) {
+    const e = input.encryption;
+    if (e === null) delete s.encryption;
+    else {
+      const prev = s.encryption as { scope: string; cipher: Cipher; key: string } | undefined;
+      const scope = e.scope ?? (prev?.scope as 'values' | 'body' | undefined) ?? 'values';
+      const cipher: Cipher = scope === 'body' ? 'aes-256-gcm' : (e.cipher ?? prev?.cipher ?? 'aes-256-gcm');
+      if (scope === 'body' && e.cipher !== undefined && e.cipher !== 'aes-256-gcm') throw invalid('encryption.cipher', 'whole-body encryption is JWE dir + A256GCM: aes-256-gcm');
+      if (!CIPHERS.includes(cipher)) throw invalid('encryption.cipher', `must be one of ${CIPHERS.join(', ')}`);
+      let key: string | undefined;
+      if (e.key !== undefined) {
+        const bytes = decodeKey(e.key, e.key_encoding ?? 'base64');
+        if (bytes.length !== keyLength(cipher)) throw invalid('encryption.key', `${cipher} needs a ${keyLength(cipher)}-byte key (got ${bytes.length} bytes)`);
+        key = seal(bytes.toString('base64'));
+      } else if (prev) {
+        if (Buffer.from(unseal(prev.key), 'base64').length !== keyLength(cipher)) throw invalid('encryption.key', `${cipher} needs a ${keyLength(cipher)}-byte key: give a new key`);
+        key = prev.key;
+      }
+      if (key === undefined) throw invalid('encryption.key', 'is required');
+      s.encryption = { scope, cipher, key };
+    }
+  }
+  if (!carriesBody(method) && (s.encryption as { scope?: string } | undefined)?.scope === 'body') {
+    throw invalid('encryption.scope', `${method} has no body to encrypt; use scope "values"`);
+  }
+
+  if (input.success !== undefined) {
+    const r = input.success;
+    if (r === null) delete s.success;
+    else {
+      const next: { statuses?: number[]; body_contains?: string } = { ...((s.success as object | undefined) ?? {}) };
+      if (r.statuses === null) delete next.statuses;
+      else if (r.statuses !== undefined) {
+        if (r.statuses.length === 0 || r.statuses.length > 50) throw invalid('success.statuses', 'must list 1 to 50 status codes');
+        const bad = r.statuses.filter((c) => !Number.isInteger(c) || c < 100 || c > 599);
+        if (bad.length > 0) throw invalid('success.statuses', `not HTTP status codes: ${bad.join(', ')}`);
+        next.statuses = [...new Set(r.statuses)].sort((a, b) => a - b);
+      }
+      if (r.body_contains === null) delete next.body_contains;
+      else if (r.body_contains !== undefined) next.body_contains = text('success.body_contains', r.body_contains, 1024);
+      if (Object.keys(next).length > 0) s.success = next;
+      else delete s.success;
+    }
+  }
+
+  checkTemplates(s as unknown as TemplateSettings, method, channel, subscribed, profile, checkUrl);
+  return { method, channel, events: channel === 'none' ? subscribed : subscribed };
+}
+
+/** Template syntax, the variables used against those offered, and validity once rendered. */
+function checkTemplates(
+  s: TemplateSettings,
+  method: TemplateMethod,
+  channel: TemplateChannel,
+  events: string[],
+  profile: { url: string; headers: Record<string, string>; title: string },
+  checkUrl: (url: string, field: string) => string,
+): void {
+  const templates: [field: string, template: string, kind: TemplateKind][] = [['url', profile.url, 'url']];
+  for (const [k, v] of Object.entries(profile.headers)) templates.push([`headers.${k}`, v, 'header']);
+  for (const [k, v] of Object.entries(s.query ?? (carriesBody(method) ? {} : DEFAULT_QUERY))) templates.push([`query.${k}`, v, 'query']);
+  if (carriesBody(method) && s.body !== undefined) templates.push(['body', s.body, s.body_type ?? 'json']);
+
+  const offered = offeredVariables(channel, events);
+  const unknown: { field: string; names: string[] }[] = [];
+  for (const [field, template, kind] of templates) {
+    let used: string[];
+    try {
+      used = templateVariables(template, kind);
+    } catch (err) {
+      if (err instanceof TemplateError) throw invalid(field, err.message);
+      throw err;
+    }
+    const names = [...new Set(used.filter((v) => !offered.has(v)))];
+    if (names.length > 0) unknown.push({ field, names });
+  }
+  if (unknown.length > 0) {
+    const scope = channel === 'none' ? (events.length > 0 ? `events ${events.join(', ')}` : 'the catalogue') : `channel ${channel}${events.length < channelEvents(channel).length ? ` (events ${events.join(', ')})` : ''}`;
+    throw invalid(
+      unknown[0]!.field,
+      `uses variables ${scope} does not offer: ${unknown.map((u) => `${u.field}: ${u.names.join(', ')}`).join('; ')} (see GET /v1/event-types; {{data.path}} reads any value of the event data)`,
+    );
+  }
+
+  // Placeholders may shape the path and query, never where the request goes.
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(profile.url)?.[0] ?? '';
+  if (authority === '' || authority.includes('{{') || templateVariables(authority, 'url').length > 0) {
+    throw invalid('url', authority === '' ? 'must be an absolute http(s) URL' : 'placeholders may be used in the path and query only, not in the scheme or host');
+  }
+
+  // Rendered with values full of quotes, markup, ampersands, newlines and emoji, without auth or encryption.
+  const probe: Callback = {
+    id: 'cb_probe',
+    accountId: '',
+    apiUser: null,
+    title: profile.title,
+    url: profile.url,
+    format: 'template',
+    method,
+    events: new Set(events),
+    headers: profile.headers,
+    settings: { ...s, auth: undefined, encryption: undefined } as unknown as Record<string, unknown>,
+    secret: 'whsec_cHJvYmVwcm9iZXByb2JlcHJvYmVwcm9iZXByb2Jl',
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    timeoutMs: 1000,
+    enabled: true,
+    row: null as never,
+  };
+  for (const tricky of [true, false]) {
+    const req = renderTemplate(sampleEvent(channel, events, Date.UTC(2026, 0, 1), tricky), probe, 0);
+    checkUrl(req.url, 'url');
+    if (carriesBody(method)) {
+      const problem = bodyProblem(s.body_type ?? 'json', req.body);
+      if (problem) throw invalid('body', problem);
+    }
+  }
+}
