@@ -174,6 +174,11 @@ function openPostgres(url: string): Store {
   };
 }
 
+/** Resolves when the database answers a trivial query (readiness). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}
+
 export class SchemaTooNewError extends Error {}
 
 /** Brings the schema up to date; refuses a database migrated by a newer version of callback-relay. */

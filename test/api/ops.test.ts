@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
-import { basic } from '../helpers/relay.js';
+import { basic, startTestRelay } from '../helpers/relay.js';
 import { eventDeliveries, expectError, tenant, useRelay, waitForDelivery } from './support.js';
 
 /** The value of an unlabelled (or exactly labelled) sample in Prometheus text. */
@@ -21,6 +21,27 @@ for (const backend of BACKENDS) {
       const ready = await app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(200);
       expect(ready.json()).toEqual({ status: 'ready' });
+    });
+
+    it('/ sends a person to the API reference at /docs', async () => {
+      const res = await h.t.relay.app!.inject({ method: 'GET', url: '/' });
+      expect(res.statusCode).toBe(302);
+      expect(res.headers.location).toBe('/docs');
+    });
+
+    it('/readyz answers 503 storage_unavailable when the database does not answer', async () => {
+      const db = await backend.create();
+      const t = await startTestRelay(db.url, { roles: ['api'] });
+      try {
+        await t.relay.store.close(); // the database goes away under a running API
+        const res = await t.relay.app!.inject({ method: 'GET', url: '/readyz' });
+        expect(res.statusCode).toBe(503);
+        expect(res.json()).toMatchObject({ code: 'storage_unavailable' });
+        expect((await t.relay.app!.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      } finally {
+        await t.relay.app!.close();
+        await db.drop();
+      }
     });
 
     it('/metrics exposes the delivery counter, attempt durations and the queue gauges', async () => {

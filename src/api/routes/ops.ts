@@ -1,14 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { sql } from 'kysely';
+import { pingDatabase } from '../../store/db.js';
 import type { AppDeps } from '../app.js';
 
 export function opsRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
     const hide = { hide: true };
+    // The dashboard will live at `/`; until then a person opening the service lands on the API reference.
+    app.get('/', { schema: { ...hide } }, async (_req, reply) => reply.redirect('/docs'));
     app.get('/healthz', { schema: { ...hide } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { ...hide } }, async (_req, reply) => {
       try {
-        await sql`select 1`.execute(deps.store.db);
+        await pingDatabase(deps.store.db);
         return { status: 'ready' };
       } catch {
         return reply.code(503).send({ code: 'storage_unavailable', message: 'the database does not answer' });
