@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import type { Metrics } from '../lib/metrics.js';
-import type { Store } from '../store/db.js';
+import type { Db, Store } from '../store/db.js';
 import {
   claimDueDeliveries,
   nextDueTime,
@@ -44,6 +44,8 @@ const HEARTBEAT_MS = 10_000;
 /** How often, when idle, the in-memory due times are checked (no query unless something is due). */
 const IDLE_POLL_MS = 100;
 const MAX_CLAIM = 1000;
+const NONE_RELEASED: ReadonlyMap<string, number> = new Map();
+const NO_CALLBACKS: ReadonlySet<string> = new Set();
 const REQUEST_BODY_KEPT = 4096;
 
 export interface WorkerOptions {
@@ -212,48 +214,80 @@ export class DeliveryWorker {
   /** One pass over the callbacks with something due: claim what each may still have in flight. */
   private async claimRound(): Promise<void> {
     const now = this.deps.clock.now();
-    const ready: string[] = [];
-    for (const [id, at] of this.due) if (at <= now) ready.push(id);
-    if (ready.length === 0) return;
-    const claimed: ClaimedDelivery[] = [];
+    if (!this.hasRoom(now, NONE_RELEASED)) return;
     // Every claim of the round, and the look-ups after under-full ones, in one transaction.
-    await this.deps.store.relaxed(async (trx) => {
-      let free = this.opts.concurrency - this.sending;
-      const first = this.turn++ % ready.length;
-      for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
-        const callbackId = ready[(first + i) % ready.length]!;
-        const limit = Math.min(this.capFor(callbackId) - (this.active.get(callbackId) ?? 0), free, MAX_CLAIM);
-        if (limit <= 0) continue;
-        this.markedDuringClaim.set(callbackId, undefined);
-        let rows: ClaimedDelivery[];
-        let marked: number | undefined;
-        try {
-          rows = await claimDueDeliveries(trx, {
-            owner: this.owner,
-            callbackId,
-            now,
-            leaseUntil: now + LEASE_MS,
-            limit,
-            skipLocked: this.deps.store.caps.skipLocked,
-          });
-          if (rows.length < limit) {
-            // Nothing more is due now; ask the queue when something next is (a retry, a lease ending).
-            const next = await nextDueTime(trx, callbackId);
-            if (next !== null) this.markedDuringClaim.set(callbackId, Math.min(next, this.markedDuringClaim.get(callbackId) ?? next));
-          }
-        } finally {
-          marked = this.markedDuringClaim.get(callbackId);
-          this.markedDuringClaim.delete(callbackId);
-        }
+    const claimed = await this.deps.store.relaxed((trx) => this.claimWithin(trx, now, NONE_RELEASED));
+    await this.dispatch(claimed);
+  }
+
+  /** Whether some callback is due and may still have more in flight (counting slots about to be freed). */
+  private hasRoom(now: number, released: ReadonlyMap<string, number>): boolean {
+    let freed = 0;
+    for (const n of released.values()) freed += n;
+    if (this.opts.concurrency - this.sending + freed <= 0) return false;
+    for (const [id, at] of this.due) {
+      if (at <= now && this.capFor(id) - (this.active.get(id) ?? 0) + (released.get(id) ?? 0) > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Claims, in the caller's transaction, what the due callbacks may still have in flight; `released`
+   * counts slots the same transaction is freeing (attempts being recorded), so they can be refilled
+   * without a transaction of their own.
+   */
+  private async claimWithin(
+    trx: Db,
+    now: number,
+    released: ReadonlyMap<string, number>,
+    skip: ReadonlySet<string> = NO_CALLBACKS,
+  ): Promise<ClaimedDelivery[]> {
+    const ready: string[] = [];
+    for (const [id, at] of this.due) if (at <= now && !skip.has(id)) ready.push(id);
+    const claimed: ClaimedDelivery[] = [];
+    if (ready.length === 0) return claimed;
+    let free = this.opts.concurrency - this.sending;
+    for (const n of released.values()) free += n;
+    const first = this.turn++ % ready.length;
+    for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
+      const callbackId = ready[(first + i) % ready.length]!;
+      const inFlight = (this.active.get(callbackId) ?? 0) - (released.get(callbackId) ?? 0);
+      const limit = Math.min(this.capFor(callbackId) - inFlight, free, MAX_CLAIM);
+      if (limit <= 0) continue;
+      this.markedDuringClaim.set(callbackId, undefined);
+      let rows: ClaimedDelivery[];
+      let marked: number | undefined;
+      try {
+        rows = await claimDueDeliveries(trx, {
+          owner: this.owner,
+          callbackId,
+          now,
+          leaseUntil: now + LEASE_MS,
+          limit,
+          skipLocked: this.deps.store.caps.skipLocked,
+        });
         if (rows.length < limit) {
-          // Keep the earliest of what the queue said and what was announced meanwhile.
-          if (marked === undefined) this.due.delete(callbackId);
-          else this.due.set(callbackId, marked);
+          // Nothing more is due now; ask the queue when something next is (a retry, a lease ending).
+          const next = await nextDueTime(trx, callbackId);
+          if (next !== null) this.markedDuringClaim.set(callbackId, Math.min(next, this.markedDuringClaim.get(callbackId) ?? next));
         }
-        free -= rows.length;
-        for (const r of rows) claimed.push(r);
+      } finally {
+        marked = this.markedDuringClaim.get(callbackId);
+        this.markedDuringClaim.delete(callbackId);
       }
-    });
+      if (rows.length < limit) {
+        // Keep the earliest of what the queue said and what was announced meanwhile.
+        if (marked === undefined) this.due.delete(callbackId);
+        else this.due.set(callbackId, marked);
+      }
+      free -= rows.length;
+      for (const r of rows) claimed.push(r);
+    }
+    return claimed;
+  }
+
+  /** Takes committed claims into the books, loads their events and starts their attempts. */
+  private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
     // Only now that the claims are committed do they hold slots and leases here.
     for (const r of claimed) {
       this.active.set(r.callback_id, (this.active.get(r.callback_id) ?? 0) + 1);
@@ -432,18 +466,35 @@ export class DeliveryWorker {
 
   private async writeBatch(batch: Finished[]): Promise<void> {
     const now = this.deps.clock.now();
+    // The slots this batch frees are refilled in the same transaction (one commit per cycle), unless
+    // a claim round is under way (it would count the same slots).
+    const released = new Map<string, number>();
+    // Callbacks with a failure in the batch wait for the next round: the circuit breaker must see the
+    // outcome (emitted after commit) before their slots are refilled.
+    const failing = new Set<string>();
+    for (const f of batch) {
+      const id = f.job.claim.callback_id;
+      released.set(id, (released.get(id) ?? 0) + 1);
+      if (f.info?.outcome.kind !== 'success') failing.add(id);
+    }
+    const refill = !this.claiming && !this.stopped && this.hasRoom(now, released);
+    if (refill) this.claiming = true;
     let changed: Set<number>;
+    let claimed: ClaimedDelivery[] = [];
     try {
-      changed = await this.deps.store.relaxed((trx) =>
-        completeAttempts(trx, {
-        owner: this.owner,
-        now,
-        attempts: batch.flatMap((f) => (f.attempt ? [f.attempt] : [])),
+      changed = await this.deps.store.relaxed(async (trx) => {
+        const done = await completeAttempts(trx, {
+          owner: this.owner,
+          now,
+          attempts: batch.flatMap((f) => (f.attempt ? [f.attempt] : [])),
           transitions: batch.map((f) => f.transition),
           caps: this.deps.store.caps,
-        }),
-      );
+        });
+        if (refill) claimed = await this.claimWithin(trx, now, released, failing);
+        return done;
+      });
     } catch (err) {
+      if (refill) this.claiming = false;
       // The database refused: keep the results and try again; the leases keep the deliveries ours.
       this.deps.log.error({ err, count: batch.length }, 'recording attempts failed; retrying');
       this.finished.unshift(...batch);
@@ -462,7 +513,11 @@ export class DeliveryWorker {
       // A retry scheduled here is known here: no need to find it in the queue.
       if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(f.job.claim.callback_id, f.transition.nextAttemptAt);
     }
-    // Slots came free: claim again (what is due is known in memory).
+    if (refill) {
+      this.claiming = false;
+      await this.dispatch(claimed);
+    }
+    // Whatever is still free (or was announced meanwhile) is claimed by a round of its own.
     this.wake([]);
   }
 
