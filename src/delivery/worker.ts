@@ -28,11 +28,21 @@ import { classifyResult, type Outcome } from './outcome.js';
 import { redactHeaders, redactUrl } from './redact.js';
 
 function toRenderEvent({ event }: Job): RenderEvent {
+  let data: unknown;
+  let parsed = false;
   return {
     id: event.id,
     type: event.type,
     createdAt: event.created_at,
-    data: JSON.parse(event.data),
+    // Parsed only by formats that look inside; the default format sends the stored text as it is.
+    get data() {
+      if (!parsed) {
+        data = JSON.parse(event.data);
+        parsed = true;
+      }
+      return data;
+    },
+    dataJson: event.data,
     resourceId: event.resource_id,
     customArgs: event.custom_args ? (JSON.parse(event.custom_args) as Record<string, unknown>) : null,
   };

@@ -58,7 +58,7 @@ export function renderRequest(event: RenderEvent, cb: Callback, now: number): Re
     case 'template':
       return renderTemplate(event, cb, now);
     default: {
-      const body = renderStandardBody(event.type, event.createdAt, event.data);
+      const body = renderStandardBody(event.type, event.createdAt, event.dataJson === undefined ? event.data : undefined, event.dataJson);
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...cb.headers };
       Object.assign(headers, standardHeaders(liveSecrets(cb, now), event.id, Math.floor(now / 1000), body));
       return { method: cb.method, url: cb.url, headers, body };

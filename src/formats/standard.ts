@@ -5,8 +5,8 @@ import { createHmac } from 'node:crypto';
  * `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`: space-separated
  * `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret (rotation).
  */
-export function renderStandardBody(type: string, occurredAtMs: number, data: unknown): string {
-  return `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(new Date(occurredAtMs).toISOString())},"data":${JSON.stringify(data)}}`;
+export function renderStandardBody(type: string, occurredAtMs: number, data: unknown, dataJson?: string): string {
+  return `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(new Date(occurredAtMs).toISOString())},"data":${dataJson ?? JSON.stringify(data)}}`;
 }
 
 const keyCache = new Map<string, Buffer>();

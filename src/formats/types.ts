@@ -4,6 +4,8 @@ export interface RenderEvent {
   type: string;
   createdAt: number;
   data: unknown;
+  /** `data` as stored (JSON text), when at hand: formats that send it whole need not re-serialise it. */
+  dataJson?: string;
   resourceId: string | null;
   customArgs: Record<string, unknown> | null;
 }

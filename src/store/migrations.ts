@@ -98,7 +98,9 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .columns(['callback_id', 'next_attempt_at'])
           .where(sql.ref('state'), '=', 'pending')
           .execute();
-        await db.schema.createIndex('deliveries_callback').on('deliveries').columns(['callback_id', 'state', 'id']).execute();
+        // Without `state`: a state change (every attempt) then leaves this index alone; per-callback admin
+        // operations (hold, release, recover, list) read the callback's rows and filter.
+        await db.schema.createIndex('deliveries_callback').on('deliveries').columns(['callback_id', 'id']).execute();
         await db.schema.createIndex('deliveries_account').on('deliveries').columns(['account_id', 'id']).execute();
         await db.schema.createIndex('deliveries_event').on('deliveries').columns(['event_id']).execute();
         await db.schema
