@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** API keys are random tokens, so a fast digest (not a password KDF) is the right storage form. */
 export function sha256Hex(value: string): string {
@@ -13,8 +13,4 @@ export function safeEqualHex(a: string, b: string): boolean {
 /** A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
-}
-
-export function hmacSha256(key: Buffer | string, message: string): Buffer {
-  return createHmac('sha256', key).update(message).digest();
 }

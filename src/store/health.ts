@@ -103,6 +103,10 @@ export async function listCallbacksFailingSince(db: Db, before: number): Promise
     .execute();
 }
 
+export async function deleteCallbackHealth(db: Db, callbackId: string): Promise<void> {
+  await db.deleteFrom('callback_health').where('callback_id', '=', callbackId).execute();
+}
+
 export async function findCallbackHealth(db: Db, callbackId: string): Promise<CallbackHealthRow | undefined> {
   return db.selectFrom('callback_health').selectAll().where('callback_id', '=', callbackId).executeTakeFirst();
 }

@@ -179,6 +179,14 @@ for (const backend of BACKENDS) {
       expect(smtp.to(to).map((m) => (m.subject.includes('failing') ? 'failure' : 'recovery'))).toEqual(['failure', 'recovery']);
       const notices = await t.api('GET', `/v1/notices?callback_id=${cb.id}&kind=failure`, undefined, { auth });
       expect(notices.body.total).toBe(1);
+
+      // Deleting the callback takes its notice settings and failure record with it.
+      const db = t.relay.store.db;
+      expect(await db.selectFrom('callback_notifications').select('callback_id').where('callback_id', '=', cb.id).execute()).toHaveLength(1);
+      expect(await db.selectFrom('callback_health').select('callback_id').where('callback_id', '=', cb.id).execute()).toHaveLength(1);
+      expect((await t.api('DELETE', `/v1/callbacks/${cb.id}`, undefined, { auth })).status).toBe(204);
+      expect(await db.selectFrom('callback_notifications').select('callback_id').where('callback_id', '=', cb.id).execute()).toHaveLength(0);
+      expect(await db.selectFrom('callback_health').select('callback_id').where('callback_id', '=', cb.id).execute()).toHaveLength(0);
     });
 
     it('a notice that cannot be delivered is recorded with why, never with the bot token', async ({ expect }) => {

@@ -21,6 +21,8 @@ import { deleteCallback, findCallback, insertCallback, listCallbacks, updateCall
 import { failOwedDeliveries, requeueFailedDeliveries } from '../../store/deliveries.js';
 import type { CallbackRow, CallbacksTable } from '../../store/schema.js';
 import { findApiUserByName } from '../../store/accounts.js';
+import { deleteCallbackNotifications } from '../../store/notices.js';
+import { deleteCallbackHealth } from '../../store/health.js';
 import { disableCallback, enableCallback } from '../../routing/lifecycle.js';
 import type { AppDeps } from '../app.js';
 import { ErrorBody, Paging, isoTime, parseTime } from './common.js';
@@ -416,6 +418,9 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
     await db.transaction().execute(async (trx) => {
       await deleteCallback(trx, accountId, id);
       await failOwedDeliveries(trx, id, 'callback_deleted', clock.now());
+      // Its notice settings and failure episode go with it (its deliveries and attempts stay readable).
+      await deleteCallbackNotifications(trx, id);
+      await deleteCallbackHealth(trx, id);
     });
     await registry.reload();
   }
