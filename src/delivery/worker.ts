@@ -176,10 +176,6 @@ export class DeliveryWorker {
     void this.claimLoop();
   }
 
-  get inFlight(): number {
-    return this.held.size;
-  }
-
   private markDue(callbackId: string, at: number): void {
     if (this.markedDuringClaim.has(callbackId)) {
       const marked = this.markedDuringClaim.get(callbackId);
