@@ -8,6 +8,8 @@
  *   npm run bench -- --quick                       # < 1 min, smaller counts
  *   npm run bench -- --db postgres --json          # PostgreSQL, machine-readable
  *   node dist/bench/bench.js --only raw,drain      # just some phases (after `npm run build`)
+ *   BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node dist/bench/bench.js --only drain
+ *                                                  # profile the relay processes
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -344,10 +346,14 @@ async function drainOnce(
     const t0 = now();
     const relay = await b.relay(db, ALL_ROLES, label);
     const readyAt = now();
+    const cpuAtReady = relay.cpuMs();
     let result;
     let stopped;
+    let cpuUsed: number | null = null;
     try {
       result = await waitDelivered(b.ok, expectHealthy, relay, b.sizes.drainDeadlineMs);
+      const cpuNow = relay.cpuMs();
+      if (cpuNow !== null && cpuAtReady !== null) cpuUsed = cpuNow - cpuAtReady;
     } finally {
       stopped = await relay.stop(5_000);
     }
@@ -361,6 +367,8 @@ async function drainOnce(
         callbacks: urls.length,
         deliveries: s.distinct,
         expected: expectHealthy,
+        // The relay's own CPU time per delivery while draining (ticks of 10 ms: coarse, fine over seconds).
+        relay_cpu_us_per_delivery: cpuUsed === null || s.distinct === 0 ? null : round((cpuUsed * 1000) / s.distinct, 1),
         complete: result.complete,
         duplicates: s.requests - s.distinct,
         span_s: round(((s.lastAt ?? 0) - (s.firstAt ?? 0)) / 1000, 2),
@@ -638,7 +646,7 @@ function table(r: Results): string {
   // [phases the row needs, label, value, note]
   const rows: [Phase[], string, string, string][] = [
     [['raw'], 'raw limit', `${fmt(r.raw_limit_per_s)} /s`, 'undici → receiver, no relay, 128 in flight'],
-    [['drain'], 'drain', `${fmt(r.drain_per_s)} /s`, `${fmt(Number(d('drain').deliveries ?? NaN))} deliveries, 1 callback, first→last received`],
+    [['drain'], 'drain', `${fmt(r.drain_per_s)} /s`, `${fmt(Number(d('drain').deliveries ?? NaN))} deliveries, 1 callback, first→last received; relay CPU ${fmt(Number(d('drain').relay_cpu_us_per_delivery ?? NaN), 1)} µs each`],
     [['drain', 'raw'], 'drain / raw', fmt(r.drain_ratio, 3), ''],
     [['ingest'], 'ingest single', `${fmt(r.ingest_single_per_s)} /s`, 'POST /v1/events, 64 in flight, --roles api'],
     [['ingest'], 'ingest batch', `${fmt(r.ingest_batch_per_s)} /s`, `POST /v1/events/batch × ${batchSize ?? '?'}, 8 in flight`],

@@ -5,7 +5,7 @@
  */
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -198,6 +198,18 @@ export class Relay {
     return alive(this.child);
   }
 
+  /** CPU time (user + system) the relay has used so far, in ms; null where /proc is not there. */
+  cpuMs(): number | null {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      // After "pid (comm) ": state is field 3, utime field 14, stime field 15, in clock ticks (100 Hz on Linux).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return null;
+    }
+  }
+
   static async start(opts: RelayOptions): Promise<Relay> {
     const port = await freePort();
     const log = createWriteStream(opts.logFile, { flags: 'a' });
@@ -205,7 +217,9 @@ export class Relay {
       log.once('open', () => resolve());
       log.once('error', reject);
     });
-    const child = spawn(process.execPath, [opts.cli, 'serve', '--roles', opts.roles], {
+    // BENCH_RELAY_NODE_ARGS: extra node flags for the relay, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, opts.cli, 'serve', '--roles', opts.roles], {
       env: {
         ...cleanEnv(),
         RELAY_ROLES: opts.roles,

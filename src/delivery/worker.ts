@@ -51,9 +51,18 @@ function toRenderEvent({ event }: Job): RenderEvent {
 /** A claimed delivery is leased this long; the heartbeat renews it while the attempt runs. */
 export const LEASE_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
-/** How often, when idle, the in-memory due times are checked (no query unless something is due). */
+/** How often the in-memory due times and gates are checked when nothing else wakes the worker. */
 const IDLE_POLL_MS = 100;
 const MAX_CLAIM = 1000;
+/**
+ * Finished attempts wait this long for company before they are recorded (one commit for many); a
+ * lane running low on claimed deliveries, or a wake from ingest, does not wait.
+ */
+const CYCLE_DELAY_MS = 10;
+/** Recorded at once, without waiting, when this many attempts have finished. */
+const CYCLE_FULL = 512;
+/** Claimed ahead per callback, beyond what it may have in flight: at most this many. */
+const PREFETCH_MAX = 512;
 const NONE_RELEASED: ReadonlyMap<string, number> = new Map();
 const NO_CALLBACKS: ReadonlySet<string> = new Set();
 const REQUEST_BODY_KEPT = 4096;
@@ -93,33 +102,48 @@ interface Finished {
   attempt: NewAttempt | null;
   transition: DeliveryTransition;
   info: AttemptInfo | null;
+  /** The attempt failed: its slot stays taken until the outcome is recorded and the breaker has seen it. */
+  holdsSlot: boolean;
+}
+
+/** One callback's share of this worker: deliveries claimed and waiting to be sent, and slots taken. */
+interface Lane {
+  queue: Job[];
+  /** Deliveries in flight, plus failed ones whose outcome is not yet recorded. */
+  active: number;
 }
 
 /**
  * The delivery engine of one process. It knows, in memory, when each callback may next have a due
  * delivery (new deliveries announce themselves, retries are scheduled here, and a periodic sweep of
- * the queue catches the rest) and claims per callback — at most what that callback may still have in
- * flight — under a lease. So one slow or dead receiver only ever holds its own share, and a huge
- * backlog of one callback is never scanned past to reach another's. Each attempt is recorded with its
- * delivery's next state in one transaction per batch of results; outcomes go out on the bus after
- * they are durable, and nothing downstream runs inline in the sender.
+ * the queue catches the rest) and claims per callback under a lease: what the callback may have in
+ * flight plus a bounded read-ahead, so its requests go out back to back while the database works in
+ * batches. A callback never has more than its cap in flight, so one slow or dead receiver only ever
+ * holds its own share, and a huge backlog of one callback is never scanned past to reach another's.
+ *
+ * All database work happens in cycles, one at a time: a cycle records every attempt finished since
+ * the last one, with its delivery's next state, and tops up the lanes' claims, in one transaction.
+ * Outcomes go out on the bus after they are durable; nothing downstream runs inline in the sender.
  */
 export class DeliveryWorker {
   readonly owner = newId('wrk');
+  /** Slots taken across all callbacks (see Lane.active). */
   private sending = 0;
-  /** Requests in flight per callback. */
-  private active = new Map<string, number>();
+  /** Claimed deliveries waiting in lanes. */
+  private queued = 0;
+  private lanes = new Map<string, Lane>();
   /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
   private due = new Map<string, number>();
-  /** Every delivery this worker holds a lease on (sending, or awaiting its record). */
+  /** Every delivery this worker holds a lease on (queued, sending, or awaiting its record). */
   private held = new Set<number>();
   private finished: Finished[] = [];
-  private claiming = false;
-  private wakeAgain = false;
+  private cycling = false;
+  private cycleAgain: 'no' | 'soon' | 'now' = 'no';
+  private cycleTimer: NodeJS.Timeout | undefined;
+  private cycleImmediate: NodeJS.Immediate | undefined;
+  private retryAfterError = false;
   private sweepWanted = true;
   private lastSweep = 0;
-  private flushing: Promise<void> | undefined;
-  private flushQueued = false;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -131,6 +155,8 @@ export class DeliveryWorker {
   private markedDuringClaim = new Map<string, number | undefined>();
   /** Rotates which callback claims first, so no callback is always served last. */
   private turn = 0;
+  /** Callbacks whose latest attempt here succeeded: only these are claimed ahead of their slots. */
+  private flowing = new Set<string>();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -144,6 +170,8 @@ export class DeliveryWorker {
   start(): void {
     this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.idleTimer = setInterval(() => this.tick(), IDLE_POLL_MS);
+    this.idleTimer.unref();
     if (!this.deps.store.caps.multiProcess) {
       // No other process shares this database: leases left in it are a killed process's. Take them
       // back now rather than LEASE_MS later (claims made meanwhile are ours and stay untouched).
@@ -169,11 +197,15 @@ export class DeliveryWorker {
       const now = this.deps.clock.now();
       for (const id of callbackIds) this.markDue(id, now);
     }
-    if (this.claiming) {
-      this.wakeAgain = true;
-      return;
-    }
-    void this.claimLoop();
+    this.requestCycle('now');
+  }
+
+  /** The idle poll: starts what gates now allow, and claims what has come due in the meantime. */
+  private tick(): void {
+    if (this.stopped) return;
+    for (const id of this.lanes.keys()) this.pump(id);
+    const now = this.deps.clock.now();
+    if (this.sweepWanted || now - this.lastSweep >= this.opts.sweepIntervalMs || this.hasRoom(now, NONE_RELEASED)) this.requestCycle('now');
   }
 
   private markDue(callbackId: string, at: number): void {
@@ -196,142 +228,267 @@ export class DeliveryWorker {
     }
   }
 
-  private async claimLoop(): Promise<void> {
-    this.claiming = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    try {
-      do {
-        this.wakeAgain = false;
-        if (this.sweepWanted || this.deps.clock.now() - this.lastSweep >= this.opts.sweepIntervalMs) await this.sweep();
-        await this.claimRound();
-      } while (this.wakeAgain && !this.stopped);
-    } catch (err) {
-      this.deps.log.error({ err }, 'claiming deliveries failed; retrying shortly');
-    } finally {
-      this.claiming = false;
-      if (!this.stopped) {
-        this.idleTimer = setTimeout(() => this.wake([]), IDLE_POLL_MS);
-        this.idleTimer.unref();
-      }
-      this.notifyIdle();
+  private lane(callbackId: string): Lane {
+    let lane = this.lanes.get(callbackId);
+    if (!lane) {
+      lane = { queue: [], active: 0 };
+      this.lanes.set(callbackId, lane);
     }
-  }
-
-  /** One pass over the callbacks with something due: claim what each may still have in flight. */
-  private async claimRound(): Promise<void> {
-    const now = this.deps.clock.now();
-    if (!this.hasRoom(now, NONE_RELEASED)) return;
-    // Every claim of the round, and the look-ups after under-full ones, in one transaction.
-    const claimed = await this.deps.store.relaxed((trx) => this.claimWithin(trx, now, NONE_RELEASED));
-    await this.dispatch(claimed);
-  }
-
-  /** Whether some callback is due and may still have more in flight (counting slots about to be freed). */
-  private hasRoom(now: number, released: ReadonlyMap<string, number>): boolean {
-    let freed = 0;
-    for (const n of released.values()) freed += n;
-    if (this.opts.concurrency - this.sending + freed <= 0) return false;
-    for (const [id, at] of this.due) {
-      if (at <= now && this.capFor(id) - (this.active.get(id) ?? 0) + (released.get(id) ?? 0) > 0) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Claims, in the caller's transaction, what the due callbacks may still have in flight; `released`
-   * counts slots the same transaction is freeing (attempts being recorded), so they can be refilled
-   * without a transaction of their own.
-   */
-  private async claimWithin(
-    trx: Db,
-    now: number,
-    released: ReadonlyMap<string, number>,
-    skip: ReadonlySet<string> = NO_CALLBACKS,
-  ): Promise<ClaimedDelivery[]> {
-    const ready: string[] = [];
-    for (const [id, at] of this.due) if (at <= now && !skip.has(id)) ready.push(id);
-    const claimed: ClaimedDelivery[] = [];
-    if (ready.length === 0) return claimed;
-    let free = this.opts.concurrency - this.sending;
-    for (const n of released.values()) free += n;
-    const first = this.turn++ % ready.length;
-    for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
-      const callbackId = ready[(first + i) % ready.length]!;
-      const inFlight = (this.active.get(callbackId) ?? 0) - (released.get(callbackId) ?? 0);
-      const limit = Math.min(this.capFor(callbackId) - inFlight, free, MAX_CLAIM);
-      if (limit <= 0) continue;
-      this.markedDuringClaim.set(callbackId, undefined);
-      let rows: ClaimedDelivery[];
-      let marked: number | undefined;
-      try {
-        rows = await claimDueDeliveries(trx, {
-          owner: this.owner,
-          callbackId,
-          now,
-          leaseUntil: now + LEASE_MS,
-          limit,
-          skipLocked: this.deps.store.caps.skipLocked,
-        });
-        if (rows.length < limit) {
-          // Nothing more is due now; ask the queue when something next is (a retry, a lease ending).
-          const next = await nextDueTime(trx, callbackId);
-          if (next !== null) this.markedDuringClaim.set(callbackId, Math.min(next, this.markedDuringClaim.get(callbackId) ?? next));
-        }
-      } finally {
-        marked = this.markedDuringClaim.get(callbackId);
-        this.markedDuringClaim.delete(callbackId);
-      }
-      if (rows.length < limit) {
-        // Keep the earliest of what the queue said and what was announced meanwhile.
-        if (marked === undefined) this.due.delete(callbackId);
-        else this.due.set(callbackId, marked);
-      }
-      free -= rows.length;
-      for (const r of rows) claimed.push(r);
-    }
-    return claimed;
-  }
-
-  /** Takes committed claims into the books, loads their events and starts their attempts. */
-  private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
-    // Only now that the claims are committed do they hold slots and leases here.
-    for (const r of claimed) {
-      this.active.set(r.callback_id, (this.active.get(r.callback_id) ?? 0) + 1);
-      this.sending++;
-      this.held.add(r.id);
-    }
-    if (claimed.length === 0) return;
-    const events = await findEventsByIds(this.deps.store.db, [...new Set(claimed.map((c) => c.event_id))]);
-    const byId = new Map(events.map((e) => [e.id, e]));
-    // Deliveries of a callback whose format carries several events per request go out together.
-    const batches = new Map<string, Job[]>();
-    for (const claim of claimed) {
-      const event = byId.get(claim.event_id);
-      if (!event) {
-        // Cannot happen while events and deliveries are written together; record it rather than loop.
-        this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
-        this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null);
-        continue;
-      }
-      const cb = this.deps.registry.get(claim.callback_id);
-      const limit = cb ? batchLimit(cb) : 1;
-      if (limit <= 1) {
-        void this.run([{ claim, event }]);
-        continue;
-      }
-      const open = batches.get(claim.callback_id) ?? [];
-      open.push({ claim, event });
-      if (open.length >= limit) {
-        void this.run(open);
-        batches.delete(claim.callback_id);
-      } else batches.set(claim.callback_id, open);
-    }
-    for (const jobs of batches.values()) void this.run(jobs);
+    return lane;
   }
 
   /** The in-flight cap of a callback right now: the configured one, narrowed by the gate. */
   private capFor(callbackId: string): number {
     return Math.min(this.opts.callbackConcurrency, this.gate.limit(callbackId, this.deps.clock.now()));
+  }
+
+  /**
+   * How many deliveries of a callback this worker may hold: its cap in flight plus, while its latest
+   * attempt succeeded, a read-ahead (a new, slow or failing receiver gets no more than it can use).
+   */
+  private targetFor(callbackId: string): number {
+    const cap = this.capFor(callbackId);
+    return this.flowing.has(callbackId) ? cap + Math.min(PREFETCH_MAX, cap * 8) : cap;
+  }
+
+  /** Deliveries a lane holds that are not being recorded in this cycle. */
+  private holding(callbackId: string, released: ReadonlyMap<string, number>): number {
+    const lane = this.lanes.get(callbackId);
+    return (lane ? lane.active + lane.queue.length : 0) - (released.get(callbackId) ?? 0);
+  }
+
+  /** Slots not yet spoken for: neither in flight nor promised to a claimed delivery waiting in a lane. */
+  private unpromised(released: ReadonlyMap<string, number>): number {
+    let freed = 0;
+    for (const n of released.values()) freed += n;
+    return this.opts.concurrency - (this.sending - freed) - this.queued;
+  }
+
+  /**
+   * Asks for a cycle: 'now' on the next turn of the event loop (new work is due, a lane runs low),
+   * 'soon' after CYCLE_DELAY_MS, so that attempts finishing meanwhile share its commit.
+   */
+  private requestCycle(when: 'soon' | 'now'): void {
+    if (this.cycling) {
+      if (this.cycleAgain !== 'now') this.cycleAgain = when;
+      return;
+    }
+    if (this.retryAfterError) return;
+    if (when === 'now' || this.finished.length >= CYCLE_FULL) {
+      if (this.cycleImmediate) return;
+      if (this.cycleTimer) {
+        clearTimeout(this.cycleTimer);
+        this.cycleTimer = undefined;
+      }
+      this.cycleImmediate = setImmediate(() => {
+        this.cycleImmediate = undefined;
+        void this.cycle();
+      });
+    } else if (!this.cycleTimer && !this.cycleImmediate) {
+      this.cycleTimer = setTimeout(() => {
+        this.cycleTimer = undefined;
+        void this.cycle();
+      }, CYCLE_DELAY_MS);
+    }
+  }
+
+  /**
+   * One cycle: records the finished attempts and claims what the lanes have room for, in one
+   * transaction; then lets the outcomes out, frees the failed attempts' slots and sends the claims.
+   */
+  private async cycle(): Promise<void> {
+    if (this.cycling) return;
+    this.cycling = true;
+    this.cycleAgain = 'no';
+    try {
+      if (!this.stopped && (this.sweepWanted || this.deps.clock.now() - this.lastSweep >= this.opts.sweepIntervalMs)) await this.sweep();
+      const batch = this.finished;
+      this.finished = [];
+      const now = this.deps.clock.now();
+      // Slots the batch frees (failed attempts) can be refilled by the same transaction; callbacks with
+      // a failure in it wait for the next cycle, so the circuit breaker sees the outcome first.
+      const released = new Map<string, number>();
+      const failing = new Set<string>();
+      for (const f of batch) {
+        if (!f.holdsSlot) continue;
+        const id = f.job.claim.callback_id;
+        released.set(id, (released.get(id) ?? 0) + 1);
+        failing.add(id);
+      }
+      const claim = !this.stopped && this.hasRoom(now, released, failing);
+      if (batch.length === 0 && !claim) return;
+      let changed = new Set<number>();
+      let jobs: Job[] = [];
+      try {
+        const attempts: NewAttempt[] = [];
+        for (const f of batch) if (f.attempt) attempts.push(f.attempt);
+        await this.deps.store.relaxed(async (trx) => {
+          if (batch.length > 0) {
+            changed = await completeAttempts(trx, {
+              owner: this.owner,
+              now,
+              attempts,
+              transitions: batch.map((f) => f.transition),
+              caps: this.deps.store.caps,
+            });
+          }
+          if (claim) jobs = await this.claimWithin(trx, now, released, failing);
+        });
+      } catch (err) {
+        // The database refused: keep the results and try again; the leases keep the deliveries ours.
+        this.deps.log.error({ err, count: batch.length }, 'recording attempts failed; retrying');
+        this.finished.unshift(...batch);
+        this.retryAfterError = true;
+        setTimeout(() => {
+          this.retryAfterError = false;
+          this.requestCycle('now');
+        }, 500).unref();
+        return;
+      }
+      // Outcomes first: the circuit breaker must see a failed probe before its slot frees, or a second
+      // probe could start in the gap.
+      for (const f of batch) {
+        if (f.info && changed.has(f.transition.id)) this.emitOutcome(f.info, f.transition);
+      }
+      for (const f of batch) {
+        const callbackId = f.job.claim.callback_id;
+        this.held.delete(f.job.claim.id);
+        if (f.holdsSlot) this.releaseSlot(callbackId);
+        // A retry scheduled here is known here: no need to find it in the queue.
+        if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(callbackId, f.transition.nextAttemptAt);
+      }
+      // Only now that the claims are committed do they hold leases here.
+      for (const job of jobs) {
+        this.held.add(job.claim.id);
+        this.lane(job.claim.callback_id).queue.push(job);
+        this.queued++;
+      }
+      for (const id of failing) this.pump(id);
+      for (const id of new Set(jobs.map((j) => j.claim.callback_id))) this.pump(id);
+    } catch (err) {
+      this.deps.log.error({ err }, 'delivery cycle failed; retrying shortly');
+    } finally {
+      this.cycling = false;
+      const again = this.cycleAgain;
+      this.cycleAgain = 'no';
+      if (again !== 'no') this.requestCycle(again);
+      else if (this.finished.length > 0) this.requestCycle('soon');
+      this.notifyIdle();
+    }
+  }
+
+  /**
+   * Whether some due callback may hold more (counting slots about to be freed) and a slot is not yet
+   * spoken for: claims never promise more than the worker's concurrency.
+   */
+  private hasRoom(now: number, released: ReadonlyMap<string, number>, skip: ReadonlySet<string> = NO_CALLBACKS): boolean {
+    if (this.unpromised(released) <= 0) return false;
+    for (const [id, at] of this.due) {
+      if (at <= now && !skip.has(id) && this.targetFor(id) - this.holding(id, released) > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Claims, in the caller's transaction, what the due callbacks have room for, with their events;
+   * `released` counts slots the same transaction is freeing. First what each may put in flight now,
+   * then the read-ahead of those flowing, so read-ahead never takes a slot another callback could use.
+   */
+  private async claimWithin(trx: Db, now: number, released: ReadonlyMap<string, number>, skip: ReadonlySet<string>): Promise<Job[]> {
+    const ready: string[] = [];
+    for (const [id, at] of this.due) if (at <= now && !skip.has(id)) ready.push(id);
+    if (ready.length === 0) return [];
+    const claimed: ClaimedDelivery[] = [];
+    let free = this.unpromised(released);
+    const first = this.turn++ % ready.length;
+    const taken = new Map<string, number>();
+    for (const ahead of [false, true]) {
+      for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
+        const callbackId = ready[(first + i) % ready.length]!;
+        if (!this.due.has(callbackId)) continue;
+        const want = (ahead ? this.targetFor(callbackId) : this.capFor(callbackId)) - this.holding(callbackId, released) - (taken.get(callbackId) ?? 0);
+        const limit = Math.min(want, free, MAX_CLAIM);
+        if (limit <= 0) continue;
+        const rows = await this.claimFor(trx, callbackId, now, limit);
+        taken.set(callbackId, (taken.get(callbackId) ?? 0) + rows.length);
+        free -= rows.length;
+        for (const r of rows) claimed.push(r);
+      }
+    }
+    if (claimed.length === 0) return [];
+    const events = await findEventsByIds(trx, [...new Set(claimed.map((c) => c.event_id))]);
+    const byId = new Map(events.map((e) => [e.id, e]));
+    const jobs: Job[] = [];
+    for (const claim of claimed) {
+      const event = byId.get(claim.event_id);
+      if (event) {
+        jobs.push({ claim, event });
+        continue;
+      }
+      // Cannot happen while events and deliveries are written together; record it rather than loop.
+      this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
+      this.held.add(claim.id);
+      this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null, false);
+    }
+    return jobs;
+  }
+
+  /** Claims up to `limit` of one callback's due deliveries; when fewer were due, learns when more will be. */
+  private async claimFor(trx: Db, callbackId: string, now: number, limit: number): Promise<ClaimedDelivery[]> {
+    this.markedDuringClaim.set(callbackId, undefined);
+    let rows: ClaimedDelivery[];
+    let marked: number | undefined;
+    try {
+      rows = await claimDueDeliveries(trx, {
+        owner: this.owner,
+        callbackId,
+        now,
+        leaseUntil: now + LEASE_MS,
+        limit,
+        skipLocked: this.deps.store.caps.skipLocked,
+      });
+      if (rows.length < limit) {
+        // Nothing more is due now; ask the queue when something next is (a retry, a lease ending).
+        const next = await nextDueTime(trx, callbackId);
+        if (next !== null) this.markedDuringClaim.set(callbackId, Math.min(next, this.markedDuringClaim.get(callbackId) ?? next));
+      }
+    } finally {
+      marked = this.markedDuringClaim.get(callbackId);
+      this.markedDuringClaim.delete(callbackId);
+    }
+    if (rows.length < limit) {
+      // Keep the earliest of what the queue said and what was announced meanwhile.
+      if (marked === undefined) this.due.delete(callbackId);
+      else this.due.set(callbackId, marked);
+    }
+    return rows;
+  }
+
+  /** Starts as many of a callback's claimed deliveries as its cap and the worker's allow. */
+  private pump(callbackId: string): void {
+    const lane = this.lanes.get(callbackId);
+    if (!lane || this.stopped) return;
+    const cap = this.capFor(callbackId);
+    if (lane.queue.length > 0) {
+      const cb = this.deps.registry.get(callbackId);
+      const perRequest = cb ? batchLimit(cb) : 1;
+      while (lane.queue.length > 0 && lane.active < cap && this.sending < this.opts.concurrency) {
+        const n = Math.min(perRequest, cap - lane.active, this.opts.concurrency - this.sending, lane.queue.length);
+        const jobs = n === 1 ? [lane.queue.shift()!] : lane.queue.splice(0, n);
+        lane.active += n;
+        this.sending += n;
+        this.queued -= n;
+        void this.run(jobs);
+      }
+    }
+    // Running low while more is due: top up now rather than after the next batch of results (a lane
+    // without read-ahead: as soon as a slot is free; with: once half of the read-ahead is gone).
+    const at = this.due.get(callbackId);
+    const target = this.targetFor(callbackId);
+    if (at !== undefined && at <= this.deps.clock.now() && lane.active + lane.queue.length < target && lane.queue.length <= (target - cap) / 2) {
+      this.requestCycle('now');
+    }
+    if (lane.queue.length === 0 && lane.active === 0) this.lanes.delete(callbackId);
   }
 
   /**
@@ -426,7 +583,7 @@ export class DeliveryWorker {
       durationMs: result.durationMs,
       errorClass,
     };
-    this.deps.metrics?.deliveries.inc({ outcome: outcome.kind });
+    this.deps.metrics?.deliveries.labels(outcome.kind).inc();
     this.deps.metrics?.attemptSeconds.observe(result.durationMs / 1000);
     this.finish(job, attempt, transition, info);
   }
@@ -435,102 +592,27 @@ export class DeliveryWorker {
     return { id: claim.id, state, attempts: claim.attempts, nextAttemptAt: this.deps.clock.now(), lastStatus: status, lastError: error };
   }
 
-  private finish(job: Job, attempt: NewAttempt | null, transition: DeliveryTransition, info: AttemptInfo | null): void {
-    this.finished.push({ job, attempt, transition, info });
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => {
-      this.flushQueued = false;
-      void this.flush();
-    });
-  }
-
-  /** Writes every finished attempt so far in one transaction, then frees their slots. */
-  private async flush(): Promise<void> {
-    if (this.flushing) {
-      await this.flushing;
-      if (this.finished.length > 0) this.scheduleFlush();
-      return;
+  /**
+   * Queues an attempt's record for the next cycle. A success frees its slot at once (the next
+   * delivery goes out while this one is being recorded); a failure keeps it until recorded.
+   */
+  private finish(job: Job, attempt: NewAttempt | null, transition: DeliveryTransition, info: AttemptInfo | null, tookSlot = true): void {
+    const holdsSlot = tookSlot && info !== null && info.outcome.kind !== 'success';
+    if (info) {
+      if (info.outcome.kind === 'success') this.flowing.add(info.callbackId);
+      else this.flowing.delete(info.callbackId);
     }
-    const batch = this.finished;
-    if (batch.length === 0) return;
-    this.finished = [];
-    const run = this.writeBatch(batch);
-    this.flushing = run;
-    try {
-      await run;
-    } finally {
-      this.flushing = undefined;
+    this.finished.push({ job, attempt, transition, info, holdsSlot });
+    if (tookSlot && !holdsSlot) {
+      this.releaseSlot(job.claim.callback_id);
+      this.pump(job.claim.callback_id);
     }
-    if (this.finished.length > 0) this.scheduleFlush();
-    else this.notifyIdle();
-  }
-
-  private async writeBatch(batch: Finished[]): Promise<void> {
-    const now = this.deps.clock.now();
-    // The slots this batch frees are refilled in the same transaction (one commit per cycle), unless
-    // a claim round is under way (it would count the same slots).
-    const released = new Map<string, number>();
-    // Callbacks with a failure in the batch wait for the next round: the circuit breaker must see the
-    // outcome (emitted after commit) before their slots are refilled.
-    const failing = new Set<string>();
-    for (const f of batch) {
-      const id = f.job.claim.callback_id;
-      released.set(id, (released.get(id) ?? 0) + 1);
-      if (f.info?.outcome.kind !== 'success') failing.add(id);
-    }
-    const refill = !this.claiming && !this.stopped && this.hasRoom(now, released);
-    if (refill) this.claiming = true;
-    let changed: Set<number>;
-    let claimed: ClaimedDelivery[] = [];
-    try {
-      changed = await this.deps.store.relaxed(async (trx) => {
-        const done = await completeAttempts(trx, {
-          owner: this.owner,
-          now,
-          attempts: batch.flatMap((f) => (f.attempt ? [f.attempt] : [])),
-          transitions: batch.map((f) => f.transition),
-          caps: this.deps.store.caps,
-        });
-        if (refill) claimed = await this.claimWithin(trx, now, released, failing);
-        return done;
-      });
-    } catch (err) {
-      if (refill) this.claiming = false;
-      // The database refused: keep the results and try again; the leases keep the deliveries ours.
-      this.deps.log.error({ err, count: batch.length }, 'recording attempts failed; retrying');
-      this.finished.unshift(...batch);
-      setTimeout(() => this.scheduleFlush(), 500).unref();
-      return;
-    }
-    // Outcomes first: the circuit breaker must see a failed probe before its slot frees, or a second
-    // probe could start in the gap.
-    for (const f of batch) {
-      if (!f.info || !changed.has(f.transition.id)) continue;
-      this.emitOutcome(f.info, f.transition);
-    }
-    for (const f of batch) {
-      this.held.delete(f.job.claim.id);
-      this.releaseSlot(f.job.claim.callback_id);
-      // A retry scheduled here is known here: no need to find it in the queue.
-      if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(f.job.claim.callback_id, f.transition.nextAttemptAt);
-    }
-    if (refill) {
-      this.claiming = false;
-      await this.dispatch(claimed);
-    }
-    // Whatever is still free (or was announced meanwhile) is claimed by a round of its own.
-    this.wake([]);
+    this.requestCycle('soon');
   }
 
   private releaseSlot(callbackId: string): void {
-    const n = (this.active.get(callbackId) ?? 1) - 1;
-    if (n > 0) this.active.set(callbackId, n);
-    else this.active.delete(callbackId);
+    const lane = this.lanes.get(callbackId);
+    if (lane) lane.active--;
     this.sending--;
   }
 
@@ -556,27 +638,37 @@ export class DeliveryWorker {
   }
 
   private notifyIdle(): void {
-    if (this.held.size === 0 && this.finished.length === 0 && !this.flushing) {
+    if (this.held.size === 0 && this.finished.length === 0 && !this.cycling) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
   /**
-   * Stops claiming, lets attempts in flight finish until the deadline, records them, and hands back
-   * the leases of everything else so another worker (or the next start) takes it at once.
+   * Stops claiming, hands back what was claimed but not started, lets attempts in flight finish until
+   * the deadline, records them, and hands back the leases of everything else so another worker (or
+   * the next start) takes it at once.
    */
   async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.held.size > 0 || this.finished.length > 0) {
+    const unsent: number[] = [];
+    for (const lane of this.lanes.values()) {
+      for (const job of lane.queue.splice(0)) {
+        unsent.push(job.claim.id);
+        this.held.delete(job.claim.id);
+      }
+    }
+    this.queued = 0;
+    if (unsent.length > 0) await releaseLeases(this.deps.store.db, this.owner, unsent, this.deps.clock.now());
+    if (this.held.size > 0 || this.finished.length > 0 || this.cycling) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
         new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
       ]);
     }
-    await this.flush();
-    while (this.flushing) await this.flushing;
+    while (this.cycling) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    if (this.finished.length > 0) await this.cycle();
     if (this.held.size > 0) {
       await releaseLeases(this.deps.store.db, this.owner, [...this.held], this.deps.clock.now());
       this.held.clear();

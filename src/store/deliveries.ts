@@ -157,9 +157,10 @@ export async function completeAttempts(
   opts: { owner: string; now: number; attempts: NewAttempt[]; transitions: DeliveryTransition[]; caps: Capabilities },
 ): Promise<Set<number>> {
   // Rows moving to the same values share one UPDATE: a batch of first-try 200s is one statement.
+  // A final state's next_attempt_at means nothing: every one in the batch gets the batch's time.
   const groups = new Map<string, DeliveryTransition[]>();
   for (const t of opts.transitions) {
-    const key = `${t.state}|${t.attempts}|${t.nextAttemptAt}|${t.lastStatus}|${t.lastError}`;
+    const key = `${t.state}|${t.attempts}|${t.state === 'pending' ? t.nextAttemptAt : ''}|${t.lastStatus}|${t.lastError}`;
     const group = groups.get(key);
     if (group) group.push(t);
     else groups.set(key, [t]);
@@ -175,7 +176,7 @@ export async function completeAttempts(
         .set({
           state: t.state,
           attempts: t.attempts,
-          next_attempt_at: t.nextAttemptAt,
+          next_attempt_at: t.state === 'pending' ? t.nextAttemptAt : opts.now,
           lease_owner: null,
           last_status: t.lastStatus,
           last_error: t.lastError,
