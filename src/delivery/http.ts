@@ -19,7 +19,7 @@
  */
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { checkDestinationUrl, guardedLookup } from './ssrf.js';
+import { checkDestinationUrl, guardedLookup, type DestinationCheck } from './ssrf.js';
 
 export interface OutboundRequest {
   url: string;
@@ -366,6 +366,7 @@ export class HttpSender {
   private readonly checkOpts: { allowPrivate: boolean };
   private readonly connectTimeoutMs: number;
   private readonly maxBytes: number;
+  private readonly checked = new Map<string, DestinationCheck>();
 
   constructor(opts: HttpSenderOptions) {
     this.checkOpts = { allowPrivate: opts.allowPrivate };
@@ -381,7 +382,7 @@ export class HttpSender {
 
   send(req: OutboundRequest): Promise<SendResult> {
     const start = performance.now();
-    const check = checkDestinationUrl(req.url, this.checkOpts);
+    const check = this.checkUrl(req.url);
     if (!check.ok) {
       return Promise.resolve({
         kind: 'error',
@@ -411,6 +412,20 @@ export class HttpSender {
         ex.fail(err);
       }
     });
+  }
+
+  /**
+   * The URL check of a destination (a pure function of the URL text; addresses are checked at
+   * connect), kept for the URLs that repeat on every delivery. The URL it returns is only read.
+   */
+  private checkUrl(url: string): DestinationCheck {
+    let check = this.checked.get(url);
+    if (!check) {
+      check = checkDestinationUrl(url, this.checkOpts);
+      if (this.checked.size >= 1000) this.checked.clear();
+      this.checked.set(url, check);
+    }
+    return check;
   }
 
   /** Waits for in-flight requests, then closes every pooled connection. */

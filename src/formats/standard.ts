@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com): body `{type, timestamp, data}`, headers
@@ -9,13 +9,13 @@ export function renderStandardBody(type: string, occurredAtMs: number, data: unk
   return `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(new Date(occurredAtMs).toISOString())},"data":${dataJson ?? JSON.stringify(data)}}`;
 }
 
-const keyCache = new Map<string, Buffer>();
+const keyCache = new Map<string, KeyObject>();
 
-/** The HMAC key is the base64 part of `whsec_…`. */
-function secretKey(secret: string): Buffer {
+/** The HMAC key is the base64 part of `whsec_…` (imported once: a KeyObject signs faster than bytes). */
+function secretKey(secret: string): KeyObject {
   let key = keyCache.get(secret);
   if (!key) {
-    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
     if (keyCache.size > 10_000) keyCache.clear();
     keyCache.set(secret, key);
   }
