@@ -12,7 +12,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { disableOnGone } from './notify/gone.js';
 import { Scheduler } from './scheduler.js';
 import { createNotify, type Notify } from './notify/index.js';
-import { buildApp, type App } from './api/app.js';
+import { buildApp, buildOpsApp, type App, type OpsApp } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
 import { TokenAuthorizer } from './delivery/token-auth.js';
 import { setMasterKey } from './lib/seal.js';
@@ -33,8 +33,10 @@ export interface Relay {
   notify: Notify;
   scheduler: Scheduler | undefined;
   app: App | undefined;
+  /** Without the api role: the server of /healthz, /readyz and /metrics alone. */
+  ops: OpsApp | undefined;
   log: Logger;
-  /** The API's address once listening, e.g. http://127.0.0.1:8080. */
+  /** The API's address once listening (without the api role: the ops server's), e.g. http://127.0.0.1:8080. */
   url: string | undefined;
   /** Set on the very first start when no admin credentials were configured. */
   generatedAdmin: Credentials | null;
@@ -122,6 +124,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   }
 
   let app: App | undefined;
+  let ops: OpsApp | undefined;
   let url: string | undefined;
   if (has('api')) {
     app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer });
@@ -130,6 +133,10 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     } else {
       await app.ready();
     }
+  } else {
+    ops = await buildOpsApp({ store, metrics, log });
+    if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host });
+    else await ops.ready();
   }
   log.info({ roles: config.roles, database: store.describe, url }, 'callback-relay started');
 
@@ -145,6 +152,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     notify,
     scheduler,
     app,
+    ops,
     log,
     url,
     generatedAdmin,
@@ -152,6 +160,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
       closing ??= (async () => {
         // Stop taking requests, commit what was accepted, let attempts in flight finish, then let go.
         if (app) await app.close();
+        if (ops) await ops.close();
         await ingestor.flush();
         if (worker) await worker.stop(config.shutdownTimeoutMs);
         if (scheduler) await scheduler.stop();

@@ -45,10 +45,28 @@ export interface AppDeps {
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+export type OpsApp = FastifyInstance<any, any, any, any>;
 
 export const BODY_LIMIT = 1024 * 1024;
 
 /** The HTTP API, built without listening: tests call `app.inject()`, `serve` calls `listen()`. */
+/**
+ * What a process without the API role serves: /healthz, /readyz and /metrics, so a worker or a
+ * scheduler can be probed and scraped like the API.
+ */
+export async function buildOpsApp(deps: Pick<AppDeps, 'store' | 'metrics' | 'log'>): Promise<OpsApp> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'ops' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]} (this process serves no API: roles without api)` });
+  });
+  await app.register(opsRoutes(deps, { home: false }));
+  return app;
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api' }),

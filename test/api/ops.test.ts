@@ -44,6 +44,29 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('a process without the api role serves /healthz, /readyz and /metrics, and no API', async () => {
+      const db = await backend.create();
+      const t = await startTestRelay(db.url, { roles: ['worker', 'scheduler'] });
+      try {
+        expect(t.relay.app).toBeUndefined();
+        const ops = t.relay.ops!;
+        expect((await ops.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+        const ready = await ops.inject({ method: 'GET', url: '/readyz' });
+        expect(ready.statusCode).toBe(200);
+        expect(ready.json()).toEqual({ status: 'ready' });
+        const metrics = await ops.inject({ method: 'GET', url: '/metrics' });
+        expect(metrics.statusCode).toBe(200);
+        expect(sample(metrics.body, 'relay_queue_depth')).toBe(0);
+        const api = await ops.inject({ method: 'POST', url: '/v1/events', payload: { type: 'sms.sent', data: {} } });
+        expect(api.statusCode).toBe(404);
+        expect(api.json()).toMatchObject({ code: 'not_found' });
+        expect((await ops.inject({ method: 'GET', url: '/' })).statusCode).toBe(404);
+      } finally {
+        await t.close();
+        await db.drop();
+      }
+    });
+
     it('/metrics exposes the delivery counter, attempt durations and the queue gauges', async () => {
       const { t, receiver } = h;
       receiver.behaviour = (_req, res) => res.end();

@@ -2,11 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import { pingDatabase } from '../../store/db.js';
 import type { AppDeps } from '../app.js';
 
-export function opsRoutes(deps: AppDeps): FastifyPluginAsync {
+/** Health, readiness and metrics; with `home`, `/` leads a person to the API reference. */
+export function opsRoutes(deps: Pick<AppDeps, 'store' | 'metrics'>, opts: { home: boolean } = { home: true }): FastifyPluginAsync {
   return async (app) => {
     const hide = { hide: true };
     // The dashboard will live at `/`; until then a person opening the service lands on the API reference.
-    app.get('/', { schema: { ...hide } }, async (_req, reply) => reply.redirect('/docs'));
+    if (opts.home) app.get('/', { schema: { ...hide } }, async (_req, reply) => reply.redirect('/docs'));
     app.get('/healthz', { schema: { ...hide } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { ...hide } }, async (_req, reply) => {
       try {
