@@ -37,6 +37,8 @@ interface Options {
   only: Set<Phase>;
   keepTmp: boolean;
   pgUrl: string;
+  /** Relay processes that deliver in the drain phase (PostgreSQL only: SQLite has one process). */
+  workers: number;
 }
 
 /** Counts and time limits; every loop of the bench is bounded by one of these. */
@@ -108,6 +110,7 @@ function parseOptions(argv: string[]): Options {
         json: { type: 'boolean', default: false },
         only: { type: 'string' },
         'keep-tmp': { type: 'boolean', default: false },
+        workers: { type: 'string', default: '1' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -117,12 +120,16 @@ function parseOptions(argv: string[]): Options {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(
-      `usage: node dist/bench/bench.js [--db sqlite|postgres] [--quick] [--json] [--only ${PHASES.join(',')}] [--keep-tmp]\n` +
-        `  --db postgres uses $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), one fresh schema per phase\n`,
+      `usage: node dist/bench/bench.js [--db sqlite|postgres] [--quick] [--json] [--only ${PHASES.join(',')}] [--keep-tmp] [--workers N]\n` +
+        `  --db postgres uses $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), one fresh schema per phase\n` +
+        `  --workers N: the drain phase runs N relay processes against one PostgreSQL database (default 1)\n`,
     );
     process.exit(0);
   }
   if (values.db !== 'sqlite' && values.db !== 'postgres') throw new UsageError(`--db must be sqlite or postgres, got "${values.db}"`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError(`--workers must be an integer from 1 to 8, got "${values.workers}"`);
+  if (workers > 1 && values.db !== 'postgres') throw new UsageError('--workers above 1 needs --db postgres: one process owns an SQLite database');
   let only = new Set<Phase>(PHASES);
   if (values.only) {
     const asked = values.only.split(',').map((s) => s.trim()).filter(Boolean);
@@ -137,6 +144,7 @@ function parseOptions(argv: string[]): Options {
     only,
     keepTmp: values['keep-tmp'],
     pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    workers,
   };
 }
 
@@ -330,6 +338,7 @@ async function drainOnce(
   urls: string[],
   events: number,
   expectHealthy: number,
+  workers = 1,
 ): Promise<{ perS: number; detail: Record<string, unknown> }> {
   const db = await b.database(label);
   try {
@@ -344,18 +353,24 @@ async function drainOnce(
     log(`  ${label}: stored ${load.accepted} events for ${urls.length} callback(s) in ${load.seconds.toFixed(1)} s; starting all roles`);
     await b.ok.reset({ distinct: true });
     const t0 = now();
-    const relay = await b.relay(db, ALL_ROLES, label);
-    const readyAt = now();
-    const cpuAtReady = relay.cpuMs();
+    // The first process has every role; more (PostgreSQL) only deliver.
+    const relays = [await b.relay(db, ALL_ROLES, label)];
     let result;
     let stopped;
+    let readyAt = now();
     let cpuUsed: number | null = null;
     try {
-      result = await waitDelivered(b.ok, expectHealthy, relay, b.sizes.drainDeadlineMs);
-      const cpuNow = relay.cpuMs();
-      if (cpuNow !== null && cpuAtReady !== null) cpuUsed = cpuNow - cpuAtReady;
+      for (let k = 1; k < workers; k++) relays.push(await b.relay(db, 'worker', `${label}-worker${k}`));
+      readyAt = now();
+      const cpuAtReady = relays.map((r) => r.cpuMs());
+      result = await waitDelivered(b.ok, expectHealthy, relays[0]!, b.sizes.drainDeadlineMs);
+      const cpuNow = relays.map((r) => r.cpuMs());
+      if (cpuNow.every((c) => c !== null) && cpuAtReady.every((c) => c !== null)) {
+        cpuUsed = cpuNow.reduce((sum: number, c, k) => sum + c! - cpuAtReady[k]!, 0);
+      }
     } finally {
-      stopped = await relay.stop(5_000);
+      const all = await Promise.all(relays.map((r) => r.stop(5_000)));
+      stopped = { ms: Math.max(...all.map((x) => x.ms)), killed: all.some((x) => x.killed) };
     }
     const s = result.stats;
     const perS = spanRate(s);
@@ -365,6 +380,7 @@ async function drainOnce(
       detail: {
         events,
         callbacks: urls.length,
+        worker_processes: workers,
         deliveries: s.distinct,
         expected: expectHealthy,
         // The relay's own CPU time per delivery while draining (ticks of 10 ms: coarse, fine over seconds).
@@ -386,7 +402,7 @@ async function drainOnce(
 
 async function drain(b: Bench): Promise<{ perS: number; detail: Record<string, unknown> }> {
   const n = b.sizes.drainDeliveries;
-  return drainOnce(b, 'drain', [b.ok.url(0)], n, n);
+  return drainOnce(b, 'drain', [b.ok.url(0)], n, n, b.opts.workers);
 }
 
 async function ingest(b: Bench): Promise<{ single: number; batch: number; detail: Record<string, unknown> }> {
@@ -646,7 +662,7 @@ function table(r: Results): string {
   // [phases the row needs, label, value, note]
   const rows: [Phase[], string, string, string][] = [
     [['raw'], 'raw limit', `${fmt(r.raw_limit_per_s)} /s`, 'undici → receiver, no relay, 128 in flight'],
-    [['drain'], 'drain', `${fmt(r.drain_per_s)} /s`, `${fmt(Number(d('drain').deliveries ?? NaN))} deliveries, 1 callback, first→last received; relay CPU ${fmt(Number(d('drain').relay_cpu_us_per_delivery ?? NaN), 1)} µs each`],
+    [['drain'], 'drain', `${fmt(r.drain_per_s)} /s`, `${fmt(Number(d('drain').deliveries ?? NaN))} deliveries, 1 callback${Number(d('drain').worker_processes ?? 1) > 1 ? `, ${String(d('drain').worker_processes)} relay processes` : ''}, first→last received; relay CPU ${fmt(Number(d('drain').relay_cpu_us_per_delivery ?? NaN), 1)} µs each`],
     [['drain', 'raw'], 'drain / raw', fmt(r.drain_ratio, 3), ''],
     [['ingest'], 'ingest single', `${fmt(r.ingest_single_per_s)} /s`, 'POST /v1/events, 64 in flight, --roles api'],
     [['ingest'], 'ingest batch', `${fmt(r.ingest_batch_per_s)} /s`, `POST /v1/events/batch × ${batchSize ?? '?'}, 8 in flight`],
