@@ -652,6 +652,8 @@ export class DeliveryWorker {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
+    // A cycle under way may still add claims to the lanes: let it end, then hand back what is unsent.
+    while (this.cycling) await new Promise<void>((resolve) => setTimeout(resolve, 5));
     const unsent: number[] = [];
     for (const lane of this.lanes.values()) {
       for (const job of lane.queue.splice(0)) {

@@ -130,6 +130,41 @@ for (const backend of BACKENDS) {
       for (const id of ids) expect((await waitForDelivery(restarted, id)).state).toBe('delivered');
     });
 
+    it('graceful shutdown hands back the deliveries claimed ahead but not yet sent', async ({ expect }) => {
+      const url = await freshDb();
+      const t = await relayOn(url, { callbackConcurrency: 4, shutdownTimeoutMs: 5000 });
+      const receiver = await newReceiver();
+      await createCallback(t, { title: 'flowing, then slow', url: receiver.url });
+      // A success first: a callback that delivers gets deliveries claimed ahead of its slots.
+      const first = await postEvent(t, { type: 'sms.delivered', data: { first: true } });
+      expect((await waitForDelivery(t, first)).state).toBe('delivered');
+      let answered = 0;
+      receiver.behaviour = (_req, res) => {
+        setTimeout(() => {
+          answered++;
+          res.end('ok');
+        }, 400);
+      };
+      const batch = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 30 }, (_, i) => ({ type: 'sms.delivered', data: { i } })) });
+      expect(batch.status).toBe(202);
+      await receiver.waitForCount(5, 3000);
+      // More than the four in flight are leased to this worker: the read-ahead.
+      const store = await openStore(url);
+      try {
+        const leased = await store.db.selectFrom('deliveries').select('id').where('lease_owner', 'is not', null).execute();
+        expect(leased.length).toBeGreaterThan(4);
+        await t.close();
+        expect(answered).toBe(4);
+        expect(receiver.received).toHaveLength(5);
+        expect(await store.db.selectFrom('deliveries').select('id').where('lease_owner', 'is not', null).execute()).toEqual([]);
+        const rows = await store.db.selectFrom('deliveries').select(['state', 'attempts']).execute();
+        expect(rows.filter((r) => r.state === 'delivered' && r.attempts === 1)).toHaveLength(5);
+        expect(rows.filter((r) => r.state === 'pending' && r.attempts === 0)).toHaveLength(26);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('a delivery leased by a dead worker is delivered once its lease runs out, not before', async ({ expect }) => {
       // A dead worker announces nothing: its leases are found by the periodic sweep of the queue.
       const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000], sweepIntervalMs: 200 });
