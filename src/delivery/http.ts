@@ -20,6 +20,7 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkDestinationUrl, guardedLookup, type DestinationCheck } from './ssrf.js';
+import { Memo } from '../lib/memo.js';
 
 export interface OutboundRequest {
   url: string;
@@ -366,7 +367,7 @@ export class HttpSender {
   private readonly checkOpts: { allowPrivate: boolean };
   private readonly connectTimeoutMs: number;
   private readonly maxBytes: number;
-  private readonly checked = new Map<string, DestinationCheck>();
+  private readonly checked = new Memo<string, DestinationCheck>(1000);
 
   constructor(opts: HttpSenderOptions) {
     this.checkOpts = { allowPrivate: opts.allowPrivate };
@@ -419,13 +420,7 @@ export class HttpSender {
    * connect), kept for the URLs that repeat on every delivery. The URL it returns is only read.
    */
   private checkUrl(url: string): DestinationCheck {
-    let check = this.checked.get(url);
-    if (!check) {
-      check = checkDestinationUrl(url, this.checkOpts);
-      if (this.checked.size >= 1000) this.checked.clear();
-      this.checked.set(url, check);
-    }
-    return check;
+    return this.checked.get(url, () => checkDestinationUrl(url, this.checkOpts));
   }
 
   /** Waits for in-flight requests, then closes every pooled connection. */

@@ -1,37 +1,25 @@
+import { Memo } from '../lib/memo.js';
 // Covers the vendor formats' own: X-CALLBACK-ID (engagelab), X-WebHook-Signature (engagelab-email),
 // X-Whispir-Callback-Key (whispir; any header ending in -key).
 const SECRET_HEADER = /authorization|signature|secret|token|api[-_]?key|password|cookie|x-callback-id|auth|(^|-)key$/i;
 const SECRET_PARAM = /^(auth|key|token|secret|password|signature|sig|access_token|api_key|apikey)$/i;
 
 /** Per header name: whether its value may be secret (the same few names repeat on every attempt). */
-const secretNames = new Map<string, boolean>();
+const secretNames = new Memo<string, boolean>(1000);
+const isSecretName = (name: string) => SECRET_HEADER.test(name);
 
 /** Header values that may be secret are replaced, so attempt records and logs never hold them. */
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name in headers) {
-    let secret = secretNames.get(name);
-    if (secret === undefined) {
-      secret = SECRET_HEADER.test(name);
-      if (secretNames.size >= 1000) secretNames.clear();
-      secretNames.set(name, secret);
-    }
-    out[name] = secret ? '[redacted]' : headers[name]!;
-  }
+  for (const name in headers) out[name] = secretNames.get(name, isSecretName) ? '[redacted]' : headers[name]!;
   return out;
 }
 
-const redactedUrls = new Map<string, string>();
+const redactedUrls = new Memo<string, string>(1000);
 
 /** Credentials in the URL (user:password@, ?auth=…) are replaced. */
 export function redactUrl(url: string): string {
-  let out = redactedUrls.get(url);
-  if (out === undefined) {
-    out = redactUrlOnce(url);
-    if (redactedUrls.size >= 1000) redactedUrls.clear();
-    redactedUrls.set(url, out);
-  }
-  return out;
+  return redactedUrls.get(url, redactUrlOnce);
 }
 
 function redactUrlOnce(url: string): string {

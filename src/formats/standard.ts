@@ -1,4 +1,5 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { Memo } from '../lib/memo.js';
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com): body `{type, timestamp, data}`, headers
@@ -9,17 +10,11 @@ export function renderStandardBody(type: string, occurredAtMs: number, data: unk
   return `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(new Date(occurredAtMs).toISOString())},"data":${dataJson ?? JSON.stringify(data)}}`;
 }
 
-const keyCache = new Map<string, KeyObject>();
+const keyCache = new Memo<string, KeyObject>(10_000);
 
-/** The HMAC key is the base64 part of `whsec_…` (imported once: a KeyObject signs faster than bytes). */
+/** The HMAC key is the base64 part of `whsec_…`, imported once per secret. */
 function secretKey(secret: string): KeyObject {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
-    if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(secret, key);
-  }
-  return key;
+  return keyCache.get(secret, () => createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64')));
 }
 
 export function signStandard(secrets: readonly string[], msgId: string, timestampSec: number, body: string): string {

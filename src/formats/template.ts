@@ -2,6 +2,7 @@ import type { Callback } from '../routing/callback.js';
 import { liveSecrets } from '../routing/callback.js';
 import { EVENT_TYPES, eventTypeByName } from '../catalogue/event-types.js';
 import { unseal } from '../lib/seal.js';
+import { Memo } from '../lib/memo.js';
 import { asData } from './fields.js';
 import { compactJwe, encryptValue, type Cipher } from './crypto.js';
 import { standardHeaders } from './standard.js';
@@ -161,16 +162,9 @@ function parse(template: string, kind: TemplateKind): Part[] {
   return parts;
 }
 
-const parsed = new Map<string, Part[]>();
+const parsed = new Memo<string, Part[]>(5000);
 function compile(template: string, kind: TemplateKind): Part[] {
-  const key = `${kind}\u0000${template}`;
-  let parts = parsed.get(key);
-  if (!parts) {
-    parts = parse(template, kind);
-    if (parsed.size > 5000) parsed.clear();
-    parsed.set(key, parts);
-  }
-  return parts;
+  return parsed.get(`${kind}\u0000${template}`, () => parse(template, kind));
 }
 
 /** The variables a template uses (first segment of each placeholder). Throws TemplateError. */
@@ -318,15 +312,9 @@ export function carriesBody(method: string): boolean {
 
 // ---- rendering ---------------------------------------------------------------------------------
 
-const keyCache = new Map<string, Buffer>();
+const keyCache = new Memo<string, Buffer>(10_000);
 function encryptionKey(stored: string): Buffer {
-  let key = keyCache.get(stored);
-  if (!key) {
-    key = Buffer.from(unseal(stored), 'base64');
-    if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(stored, key);
-  }
-  return key;
+  return keyCache.get(stored, () => Buffer.from(unseal(stored), 'base64'));
 }
 
 /** The Authorization header value of a static auth setting. */
