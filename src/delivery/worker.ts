@@ -63,7 +63,6 @@ const CYCLE_DELAY_MS = 10;
 const CYCLE_FULL = 512;
 /** Claimed ahead per callback, beyond what it may have in flight: at most this many. */
 const PREFETCH_MAX = 512;
-const NONE_RELEASED: ReadonlyMap<string, number> = new Map();
 const NO_CALLBACKS: ReadonlySet<string> = new Set();
 const REQUEST_BODY_KEPT = 4096;
 
@@ -205,7 +204,7 @@ export class DeliveryWorker {
     if (this.stopped) return;
     for (const id of this.lanes.keys()) this.pump(id);
     const now = this.deps.clock.now();
-    if (this.sweepWanted || now - this.lastSweep >= this.opts.sweepIntervalMs || this.hasRoom(now, NONE_RELEASED)) this.requestCycle('now');
+    if (this.sweepDue(now) || this.hasRoom(now, 0)) this.requestCycle('now');
   }
 
   private markDue(callbackId: string, at: number): void {
@@ -215,6 +214,10 @@ export class DeliveryWorker {
     }
     const current = this.due.get(callbackId);
     if (current === undefined || at < current) this.due.set(callbackId, at);
+  }
+
+  private sweepDue(now: number): boolean {
+    return this.sweepWanted || now - this.lastSweep >= this.opts.sweepIntervalMs;
   }
 
   /** Re-reads from the queue when every callback next has something due. */
@@ -251,16 +254,17 @@ export class DeliveryWorker {
     return this.flowing.has(callbackId) ? cap + Math.min(PREFETCH_MAX, cap * 8) : cap;
   }
 
-  /** Deliveries a lane holds that are not being recorded in this cycle. */
-  private holding(callbackId: string, released: ReadonlyMap<string, number>): number {
+  /** Deliveries a lane holds: in flight, awaiting their record with the slot, or waiting to be sent. */
+  private holding(callbackId: string): number {
     const lane = this.lanes.get(callbackId);
-    return (lane ? lane.active + lane.queue.length : 0) - (released.get(callbackId) ?? 0);
+    return lane ? lane.active + lane.queue.length : 0;
   }
 
-  /** Slots not yet spoken for: neither in flight nor promised to a claimed delivery waiting in a lane. */
-  private unpromised(released: ReadonlyMap<string, number>): number {
-    let freed = 0;
-    for (const n of released.values()) freed += n;
+  /**
+   * Slots not yet spoken for: neither in flight nor promised to a claimed delivery waiting in a lane;
+   * `freed`: slots the current cycle frees (failed attempts being recorded).
+   */
+  private unpromised(freed: number): number {
     return this.opts.concurrency - (this.sending - freed) - this.queued;
   }
 
@@ -301,21 +305,21 @@ export class DeliveryWorker {
     this.cycling = true;
     this.cycleAgain = 'no';
     try {
-      if (!this.stopped && (this.sweepWanted || this.deps.clock.now() - this.lastSweep >= this.opts.sweepIntervalMs)) await this.sweep();
+      if (!this.stopped && this.sweepDue(this.deps.clock.now())) await this.sweep();
       const batch = this.finished;
       this.finished = [];
       const now = this.deps.clock.now();
-      // Slots the batch frees (failed attempts) can be refilled by the same transaction; callbacks with
-      // a failure in it wait for the next cycle, so the circuit breaker sees the outcome first.
-      const released = new Map<string, number>();
+      // Slots the batch frees (failed attempts) can be refilled by the same transaction, for other
+      // callbacks: those with a failure in it wait for the next cycle, so the circuit breaker sees the
+      // outcome first.
+      let freed = 0;
       const failing = new Set<string>();
       for (const f of batch) {
         if (!f.holdsSlot) continue;
-        const id = f.job.claim.callback_id;
-        released.set(id, (released.get(id) ?? 0) + 1);
-        failing.add(id);
+        freed++;
+        failing.add(f.job.claim.callback_id);
       }
-      const claim = !this.stopped && this.hasRoom(now, released, failing);
+      const claim = !this.stopped && this.hasRoom(now, freed, failing);
       if (batch.length === 0 && !claim) return;
       let changed = new Set<number>();
       let jobs: Job[] = [];
@@ -332,7 +336,7 @@ export class DeliveryWorker {
               caps: this.deps.store.caps,
             });
           }
-          if (claim) jobs = await this.claimWithin(trx, now, released, failing);
+          if (claim) jobs = await this.claimWithin(trx, now, freed, failing);
         });
       } catch (err) {
         // The database refused: keep the results and try again; the leases keep the deliveries ours.
@@ -381,32 +385,32 @@ export class DeliveryWorker {
    * Whether some due callback may hold more (counting slots about to be freed) and a slot is not yet
    * spoken for: claims never promise more than the worker's concurrency.
    */
-  private hasRoom(now: number, released: ReadonlyMap<string, number>, skip: ReadonlySet<string> = NO_CALLBACKS): boolean {
-    if (this.unpromised(released) <= 0) return false;
+  private hasRoom(now: number, freed: number, skip: ReadonlySet<string> = NO_CALLBACKS): boolean {
+    if (this.unpromised(freed) <= 0) return false;
     for (const [id, at] of this.due) {
-      if (at <= now && !skip.has(id) && this.targetFor(id) - this.holding(id, released) > 0) return true;
+      if (at <= now && !skip.has(id) && this.targetFor(id) - this.holding(id) > 0) return true;
     }
     return false;
   }
 
   /**
    * Claims, in the caller's transaction, what the due callbacks have room for, with their events;
-   * `released` counts slots the same transaction is freeing. First what each may put in flight now,
+   * `freed` counts slots the same transaction is freeing. First what each may put in flight now,
    * then the read-ahead of those flowing, so read-ahead never takes a slot another callback could use.
    */
-  private async claimWithin(trx: Db, now: number, released: ReadonlyMap<string, number>, skip: ReadonlySet<string>): Promise<Job[]> {
+  private async claimWithin(trx: Db, now: number, freed: number, skip: ReadonlySet<string>): Promise<Job[]> {
     const ready: string[] = [];
     for (const [id, at] of this.due) if (at <= now && !skip.has(id)) ready.push(id);
     if (ready.length === 0) return [];
     const claimed: ClaimedDelivery[] = [];
-    let free = this.unpromised(released);
+    let free = this.unpromised(freed);
     const first = this.turn++ % ready.length;
     const taken = new Map<string, number>();
     for (const ahead of [false, true]) {
       for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
         const callbackId = ready[(first + i) % ready.length]!;
         if (!this.due.has(callbackId)) continue;
-        const want = (ahead ? this.targetFor(callbackId) : this.capFor(callbackId)) - this.holding(callbackId, released) - (taken.get(callbackId) ?? 0);
+        const want = (ahead ? this.targetFor(callbackId) : this.capFor(callbackId)) - this.holding(callbackId) - (taken.get(callbackId) ?? 0);
         const limit = Math.min(want, free, MAX_CLAIM);
         if (limit <= 0) continue;
         const rows = await this.claimFor(trx, callbackId, now, limit);
@@ -637,6 +641,10 @@ export class DeliveryWorker {
     }
   }
 
+  private async cycleEnded(): Promise<void> {
+    while (this.cycling) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  }
+
   private notifyIdle(): void {
     if (this.held.size === 0 && this.finished.length === 0 && !this.cycling) {
       for (const w of this.idleWaiters.splice(0)) w();
@@ -653,7 +661,7 @@ export class DeliveryWorker {
     if (this.idleTimer) clearInterval(this.idleTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     // A cycle under way may still add claims to the lanes: let it end, then hand back what is unsent.
-    while (this.cycling) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    await this.cycleEnded();
     const unsent: number[] = [];
     for (const lane of this.lanes.values()) {
       for (const job of lane.queue.splice(0)) {
@@ -669,7 +677,7 @@ export class DeliveryWorker {
         new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
       ]);
     }
-    while (this.cycling) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    await this.cycleEnded();
     if (this.finished.length > 0) await this.cycle();
     if (this.held.size > 0) {
       await releaseLeases(this.deps.store.db, this.owner, [...this.held], this.deps.clock.now());
