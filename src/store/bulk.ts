@@ -1,14 +1,15 @@
 import { CompiledQuery } from 'kysely';
 import type { Db } from './db.js';
 import type { Capabilities } from './capabilities.js';
+import { MAX_PIECE, powerOfTwoPieces } from './pieces.js';
 
 const texts = new Map<string, string>();
 
 /**
- * Inserts many rows of the same columns with multi-row INSERT statements sized to the backend's
- * parameter limit. The hot paths (ingest, attempt records) insert thousands of rows a second: the
- * statement text is built once per (table, row count) and the values go in as a flat list, with
- * none of the query builder's per-value work.
+ * Inserts many rows of the same columns with multi-row INSERT statements. The hot paths (ingest,
+ * attempt records) insert thousands of rows a second: the statement text is built once per (table,
+ * row count) and the values go in as a flat list, with none of the query builder's per-value work.
+ * Row counts are powers of two (see powerOfTwoPieces), within the backend's parameter limit.
  */
 export async function insertRows<T extends object>(
   db: Db,
@@ -17,12 +18,16 @@ export async function insertRows<T extends object>(
   columns: readonly (keyof T & string)[],
   rows: readonly T[],
 ): Promise<void> {
-  const perStatement = Math.max(1, Math.floor(caps.maxParameters / columns.length));
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const part = rows.slice(start, start + perStatement);
+  const perStatement = Math.min(MAX_PIECE, Math.max(1, Math.floor(caps.maxParameters / columns.length)));
+  let start = 0;
+  for (const count of powerOfTwoPieces(rows.length, perStatement)) {
     const params: unknown[] = [];
-    for (const row of part) for (const c of columns) params.push((row as Record<string, unknown>)[c] ?? null);
-    await db.executeQuery(CompiledQuery.raw(statement(caps, table, columns, part.length), params));
+    for (let r = start; r < start + count; r++) {
+      const row = rows[r] as Record<string, unknown>;
+      for (const c of columns) params.push(row[c] ?? null);
+    }
+    start += count;
+    await db.executeQuery(CompiledQuery.raw(statement(caps, table, columns, count), params));
   }
 }
 

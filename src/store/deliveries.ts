@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
-import { chunk } from './chunk.js';
+import { inLists } from './pieces.js';
 import { insertRows } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 
@@ -99,26 +99,28 @@ export async function nextDueTime(db: Db, callbackId: string): Promise<number | 
 
 /** Heartbeat: keeps this worker's in-flight deliveries leased. */
 export async function extendLeases(db: Db, owner: string, ids: readonly number[], leaseUntil: number): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable('deliveries')
-    .set({ next_attempt_at: leaseUntil })
-    .where('lease_owner', '=', owner)
-    .where('state', '=', 'pending')
-    .where('id', 'in', ids as number[])
-    .execute();
+  for (const list of inLists(ids)) {
+    await db
+      .updateTable('deliveries')
+      .set({ next_attempt_at: leaseUntil })
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'pending')
+      .where('id', 'in', list)
+      .execute();
+  }
 }
 
 /** On shutdown: hand back what this worker still holds, due at once. */
 export async function releaseLeases(db: Db, owner: string, ids: readonly number[], now: number): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable('deliveries')
-    .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
-    .where('lease_owner', '=', owner)
-    .where('state', '=', 'pending')
-    .where('id', 'in', ids as number[])
-    .execute();
+  for (const list of inLists(ids)) {
+    await db
+      .updateTable('deliveries')
+      .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'pending')
+      .where('id', 'in', list)
+      .execute();
+  }
 }
 
 /**
@@ -170,7 +172,7 @@ export async function completeAttempts(
   const changed = new Set<number>();
   for (const group of groups.values()) {
     const t = group[0]!;
-    for (const ids of chunk(group.map((g) => g.id), opts.caps.maxParameters - 16)) {
+    for (const ids of inLists(group.map((g) => g.id))) {
       const rows = await db
         .updateTable('deliveries')
         .set({

@@ -2,6 +2,7 @@ import type { Db } from './db.js';
 import type { EventRow, NewEvent } from './schema.js';
 import { insertRows } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
+import { inLists } from './pieces.js';
 
 const EVENT_COLUMNS = [
   'id',
@@ -25,18 +26,25 @@ export async function findEventsByIdempotencyKeys(
   accountId: string,
   keys: string[],
 ): Promise<{ id: string; idempotency_key: string | null; created_at: number }[]> {
-  if (keys.length === 0) return [];
-  return db
-    .selectFrom('events')
-    .select(['id', 'idempotency_key', 'created_at'])
-    .where('account_id', '=', accountId)
-    .where('idempotency_key', 'in', keys)
-    .execute();
+  const found: { id: string; idempotency_key: string | null; created_at: number }[] = [];
+  for (const list of inLists(keys)) {
+    const rows = await db
+      .selectFrom('events')
+      .select(['id', 'idempotency_key', 'created_at'])
+      .where('account_id', '=', accountId)
+      .where('idempotency_key', 'in', list)
+      .execute();
+    for (const r of rows) found.push(r);
+  }
+  return found;
 }
 
 export async function findEventsByIds(db: Db, ids: readonly string[]): Promise<EventRow[]> {
-  if (ids.length === 0) return [];
-  return db.selectFrom('events').selectAll().where('id', 'in', ids as string[]).execute();
+  const found: EventRow[] = [];
+  for (const list of inLists(ids)) {
+    for (const r of await db.selectFrom('events').selectAll().where('id', 'in', list).execute()) found.push(r);
+  }
+  return found;
 }
 
 export async function findEvent(db: Db, accountId: string, id: string): Promise<EventRow | undefined> {
