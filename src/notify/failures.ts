@@ -63,7 +63,11 @@ export class FailureMonitor {
   attach(): () => void {
     const { bus } = this.deps;
     const offs = [
-      bus.on('delivery.succeeded', (info) => this.serial(info.callbackId, () => this.onSuccess(info))),
+      bus.on('delivery.succeeded', (info) => {
+        // The hot path: a success of a callback seen healthy, with nothing of it queued, changes nothing.
+        if (!this.chains.has(info.callbackId) && this.seenHealthy(info.callbackId)) return;
+        return this.serial(info.callbackId, () => this.onSuccess(info));
+      }),
       bus.on('delivery.retrying', (info) => this.serial(info.callbackId, () => this.onFailure(info, false))),
       bus.on('delivery.exhausted', (info) => this.serial(info.callbackId, () => this.onFailure(info, true))),
       bus.on('callback.disabled', (e) => this.onDisabled(e.accountId, e.callbackId, e.reason)),
@@ -87,10 +91,15 @@ export class FailureMonitor {
     return next;
   }
 
-  private async onSuccess(info: AttemptInfo): Promise<void> {
+  private seenHealthy(callbackId: string): boolean {
     const now = this.deps.clock.now();
-    const seen = this.healthyAt.get(info.callbackId);
-    if (seen !== undefined && now - seen < HEALTHY_CACHE_MS && now >= seen) return;
+    const seen = this.healthyAt.get(callbackId);
+    return seen !== undefined && now - seen < HEALTHY_CACHE_MS && now >= seen;
+  }
+
+  private async onSuccess(info: AttemptInfo): Promise<void> {
+    if (this.seenHealthy(info.callbackId)) return;
+    const now = this.deps.clock.now();
     const ended = await endFailureEpisode(this.deps.store.db, info.callbackId, now);
     this.healthyAt.set(info.callbackId, now);
     if (!ended) return;
