@@ -63,6 +63,8 @@ const CYCLE_DELAY_MS = 10;
 const CYCLE_FULL = 512;
 /** Claimed ahead per callback, beyond what it may have in flight: at most this many. */
 const PREFETCH_MAX = 512;
+/** Claimed ahead in all, beyond what may be in flight. */
+const READ_AHEAD_TOTAL = 512;
 const NO_CALLBACKS: ReadonlySet<string> = new Set();
 const REQUEST_BODY_KEPT = 4096;
 
@@ -128,8 +130,6 @@ export class DeliveryWorker {
   readonly owner = newId('wrk');
   /** Slots taken across all callbacks (see Lane.active). */
   private sending = 0;
-  /** Claimed deliveries waiting in lanes. */
-  private queued = 0;
   private lanes = new Map<string, Lane>();
   /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
   private due = new Map<string, number>();
@@ -261,11 +261,21 @@ export class DeliveryWorker {
   }
 
   /**
-   * Slots not yet spoken for: neither in flight nor promised to a claimed delivery waiting in a lane;
+   * What claims may still add. `slots`: in-flight slots not yet spoken for, neither taken nor
+   * promised to a claimed delivery waiting for a free slot of its callback. `ahead`: room left in the
+   * read-ahead, the claimed deliveries beyond their callbacks' free slots (at most READ_AHEAD_TOTAL).
    * `freed`: slots the current cycle frees (failed attempts being recorded).
    */
-  private unpromised(freed: number): number {
-    return this.opts.concurrency - (this.sending - freed) - this.queued;
+  private room(freed: number): { slots: number; ahead: number } {
+    let promised = 0;
+    let ahead = 0;
+    for (const [id, lane] of this.lanes) {
+      const open = Math.max(0, this.capFor(id) - lane.active);
+      const waiting = lane.queue.length;
+      promised += Math.min(waiting, open);
+      ahead += Math.max(0, waiting - open);
+    }
+    return { slots: this.opts.concurrency - (this.sending - freed) - promised, ahead: READ_AHEAD_TOTAL - ahead };
   }
 
   /**
@@ -365,7 +375,6 @@ export class DeliveryWorker {
       for (const job of jobs) {
         this.held.add(job.claim.id);
         this.lane(job.claim.callback_id).queue.push(job);
-        this.queued++;
       }
       for (const id of failing) this.pump(id);
       for (const id of new Set(jobs.map((j) => j.claim.callback_id))) this.pump(id);
@@ -382,13 +391,17 @@ export class DeliveryWorker {
   }
 
   /**
-   * Whether some due callback may hold more (counting slots about to be freed) and a slot is not yet
-   * spoken for: claims never promise more than the worker's concurrency.
+   * Whether some due callback may hold more (counting slots about to be freed): in flight, while a
+   * slot is not yet spoken for (claims never promise more slots than the worker's concurrency), or
+   * in its read-ahead, while the read-ahead has room.
    */
   private hasRoom(now: number, freed: number, skip: ReadonlySet<string> = NO_CALLBACKS): boolean {
-    if (this.unpromised(freed) <= 0) return false;
+    const { slots, ahead } = this.room(freed);
+    if (slots <= 0 && ahead <= 0) return false;
     for (const [id, at] of this.due) {
-      if (at <= now && !skip.has(id) && this.targetFor(id) - this.holding(id) > 0) return true;
+      if (at > now || skip.has(id)) continue;
+      const holding = this.holding(id);
+      if ((slots > 0 && this.capFor(id) - holding > 0) || (ahead > 0 && this.targetFor(id) - holding > 0)) return true;
     }
     return false;
   }
@@ -396,26 +409,29 @@ export class DeliveryWorker {
   /**
    * Claims, in the caller's transaction, what the due callbacks have room for, with their events;
    * `freed` counts slots the same transaction is freeing. First what each may put in flight now,
-   * then the read-ahead of those flowing, so read-ahead never takes a slot another callback could use.
+   * then the read-ahead of those flowing: read-ahead has its own budget and never takes a slot
+   * another callback could use.
    */
   private async claimWithin(trx: Db, now: number, freed: number, skip: ReadonlySet<string>): Promise<Job[]> {
     const ready: string[] = [];
     for (const [id, at] of this.due) if (at <= now && !skip.has(id)) ready.push(id);
     if (ready.length === 0) return [];
     const claimed: ClaimedDelivery[] = [];
-    let free = this.unpromised(freed);
+    const room = this.room(freed);
+    const free: [number, number] = [room.slots, room.ahead];
     const first = this.turn++ % ready.length;
     const taken = new Map<string, number>();
-    for (const ahead of [false, true]) {
-      for (let i = 0; i < ready.length && free > 0 && !this.stopped; i++) {
+    for (const pass of [0, 1] as const) {
+      const ahead = pass === 1;
+      for (let i = 0; i < ready.length && free[pass] > 0 && !this.stopped; i++) {
         const callbackId = ready[(first + i) % ready.length]!;
         if (!this.due.has(callbackId)) continue;
         const want = (ahead ? this.targetFor(callbackId) : this.capFor(callbackId)) - this.holding(callbackId) - (taken.get(callbackId) ?? 0);
-        const limit = Math.min(want, free, MAX_CLAIM);
+        const limit = Math.min(want, free[pass], MAX_CLAIM);
         if (limit <= 0) continue;
         const rows = await this.claimFor(trx, callbackId, now, limit);
         taken.set(callbackId, (taken.get(callbackId) ?? 0) + rows.length);
-        free -= rows.length;
+        free[pass] -= rows.length;
         for (const r of rows) claimed.push(r);
       }
     }
@@ -481,7 +497,6 @@ export class DeliveryWorker {
         const jobs = n === 1 ? [lane.queue.shift()!] : lane.queue.splice(0, n);
         lane.active += n;
         this.sending += n;
-        this.queued -= n;
         void this.run(jobs);
       }
     }
@@ -669,7 +684,6 @@ export class DeliveryWorker {
         this.held.delete(job.claim.id);
       }
     }
-    this.queued = 0;
     if (unsent.length > 0) await releaseLeases(this.deps.store.db, this.owner, unsent, this.deps.clock.now());
     if (this.held.size > 0 || this.finished.length > 0 || this.cycling) {
       await Promise.race([
