@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import type { Db } from './db.js';
 import type { Capabilities } from './capabilities.js';
-import { MAX_PIECE, powerOfTwoPieces } from './pieces.js';
+import { MAX_PIECE, evenPieces, powerOfTwoPieces } from './pieces.js';
 
 const texts = new Map<string, string>();
 
@@ -9,7 +9,8 @@ const texts = new Map<string, string>();
  * Inserts many rows of the same columns with multi-row INSERT statements. The hot paths (ingest,
  * attempt records) insert thousands of rows a second: the statement text is built once per (table,
  * row count) and the values go in as a flat list, with none of the query builder's per-value work.
- * Row counts are powers of two (see powerOfTwoPieces), within the backend's parameter limit.
+ * Where the backend keeps prepared statements, row counts are powers of two (see powerOfTwoPieces);
+ * elsewhere as few statements as the parameter limit allows.
  */
 export async function insertRows<T extends object>(
   db: Db,
@@ -18,9 +19,10 @@ export async function insertRows<T extends object>(
   columns: readonly (keyof T & string)[],
   rows: readonly T[],
 ): Promise<void> {
-  const perStatement = Math.min(MAX_PIECE, Math.max(1, Math.floor(caps.maxParameters / columns.length)));
+  const fit = Math.max(1, Math.floor(caps.maxParameters / columns.length));
+  const counts = caps.keepsStatements ? powerOfTwoPieces(rows.length, Math.min(MAX_PIECE, fit)) : evenPieces(rows.length, fit);
   let start = 0;
-  for (const count of powerOfTwoPieces(rows.length, perStatement)) {
+  for (const count of counts) {
     const params: unknown[] = [];
     for (let r = start; r < start + count; r++) {
       const row = rows[r] as Record<string, unknown>;

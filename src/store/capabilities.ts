@@ -13,6 +13,11 @@ export interface Capabilities {
   multiProcess: boolean;
   /** Bound parameters one statement may carry. */
   maxParameters: number;
+  /**
+   * Every distinct statement text is prepared and kept (SQLite): batch statements should come in a
+   * few sizes. Where false, one statement per batch costs less than several round trips.
+   */
+  keepsStatements: boolean;
   /** Column type of an auto-incrementing primary key. */
   serialPrimaryKey: 'integer' | 'bigserial';
   /** How bound parameters are written in statement text: `?` or `$1`. */
@@ -25,6 +30,7 @@ export const SQLITE_CAPABILITIES: Capabilities = {
   advisoryLocks: false,
   multiProcess: false,
   maxParameters: 32_766,
+  keepsStatements: true,
   serialPrimaryKey: 'integer',
   paramStyle: 'question',
 };
@@ -35,6 +41,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = {
   advisoryLocks: true,
   multiProcess: true,
   maxParameters: 65_535,
+  keepsStatements: false,
   serialPrimaryKey: 'bigserial',
   paramStyle: 'dollar',
 };
