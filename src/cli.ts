@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, parseRoles } from './config.js';
 import { startRelay } from './runtime.js';
 import { migrateToLatest, openStore } from './store/db.js';
 import { createApiUser } from './admin/accounts.js';
+import { boundHeapGrowth } from './lib/heap.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
   .option('--roles <roles>', 'comma list of api, worker, scheduler (default: all; env RELAY_ROLES)')
   .action(async (opts: { roles?: string }) => {
     const config = loadConfig(process.env, opts.roles ? { roles: parseRoles(opts.roles) } : {});
+    boundHeapGrowth();
     const relay = await startRelay(config);
     if (relay.generatedAdmin) {
       // Printed once: the key is stored only as a digest.
