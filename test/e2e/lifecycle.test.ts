@@ -165,6 +165,41 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('callbacks that deliver are read ahead even when their caps together fill the worker', async ({ expect }) => {
+      const url = await freshDb();
+      // Two callbacks of cap 4 on a worker of concurrency 4: the slots alone leave nothing over.
+      const t = await relayOn(url, { workerConcurrency: 4, callbackConcurrency: 4, shutdownTimeoutMs: 5000 });
+      const receiver = await newReceiver();
+      await createCallback(t, { title: 'a', url: receiver.url });
+      await createCallback(t, { title: 'b', url: receiver.url });
+      const first = await postEvent(t, { type: 'sms.delivered', data: { first: true } });
+      await receiver.waitFor((r) => receivedFor(r, first).length === 2, 3000, 'the first event at both callbacks');
+      let active = 0;
+      let most = 0;
+      receiver.behaviour = (_req, res) => {
+        active++;
+        most = Math.max(most, active);
+        setTimeout(() => {
+          active--;
+          res.end('ok');
+        }, 400);
+      };
+      const batch = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 30 }, (_, i) => ({ type: 'sms.delivered', data: { i } })) });
+      expect(batch.status).toBe(202);
+      await receiver.waitForCount(2 + 4, 3000);
+      const store = await openStore(url);
+      try {
+        // Beyond the four in flight, both callbacks have deliveries claimed ahead.
+        const leased = await store.db.selectFrom('deliveries').select(['callback_id']).where('lease_owner', 'is not', null).where('state', '=', 'pending').execute();
+        expect(leased.length).toBeGreaterThan(8);
+        expect(new Set(leased.map((l) => l.callback_id)).size).toBe(2);
+        // The read-ahead never puts more in flight than the worker's concurrency.
+        expect(most).toBeLessThanOrEqual(4);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('a delivery leased by a dead worker is delivered once its lease runs out, not before', async ({ expect }) => {
       // A dead worker announces nothing: its leases are found by the periodic sweep of the queue.
       const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000], sweepIntervalMs: 200 });
