@@ -467,6 +467,8 @@ export class DeliveryWorker {
         limit,
         skipLocked: this.deps.store.caps.skipLocked,
       });
+      // RETURNING gives no order (PostgreSQL's is physical): send the oldest first.
+      rows.sort((x, y) => x.id - y.id);
       if (rows.length < limit) {
         // Nothing more is due now; ask the queue when something next is (a retry, a lease ending).
         const next = await nextDueTime(trx, callbackId);
