@@ -112,6 +112,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
         sweepIntervalMs: config.sweepIntervalMs,
       },
     );
+    ingestor.handOffTo(worker);
     unsubscribe.push(disableOnGone({ store, registry, bus, clock, log }));
     if (store.caps.listenNotify) unsubscribe.push(await store.listen(DUE_CHANNEL, (payload) => wakeLocal(payload ? payload.split(',') : undefined)));
     worker.start();

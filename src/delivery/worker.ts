@@ -93,7 +93,8 @@ export interface WorkerDeps {
   gate?: CallbackGate;
 }
 
-interface Job {
+/** A delivery this worker holds a lease on, with its event. */
+export interface Job {
   claim: ClaimedDelivery;
   event: EventRow;
 }
@@ -128,6 +129,7 @@ interface Lane {
  */
 export class DeliveryWorker {
   readonly owner = newId('wrk');
+  readonly leaseMs = LEASE_MS;
   /** Slots taken across all callbacks (see Lane.active). */
   private sending = 0;
   private lanes = new Map<string, Lane>();
@@ -156,6 +158,9 @@ export class DeliveryWorker {
   private turn = 0;
   /** Callbacks whose latest attempt here succeeded: only these are claimed ahead of their slots. */
   private flowing = new Set<string>();
+  /** Slots promised to deliveries ingest is storing leased to this worker (see reserve). */
+  private reserved = new Map<string, number>();
+  private reservedTotal = 0;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -197,6 +202,54 @@ export class DeliveryWorker {
       for (const id of callbackIds) this.markDue(id, now);
     }
     this.requestCycle('now');
+  }
+
+  /**
+   * Hand-off from ingest: how many of `wanted` new deliveries of a callback this worker would send at
+   * once, so that ingest stores them already leased here and no claim is needed. Only for a callback
+   * with free slots, nothing claimed waiting and nothing known due (a backlog keeps its order through
+   * the queue). What is granted counts as held until adopt() or release().
+   */
+  reserve(callbackId: string, wanted: number): number {
+    if (this.stopped || wanted <= 0 || !this.deps.registry.get(callbackId)?.enabled) return 0;
+    if ((this.lanes.get(callbackId)?.queue.length ?? 0) > 0) return 0;
+    const at = this.due.get(callbackId);
+    if (at !== undefined && at <= this.deps.clock.now()) return 0;
+    const granted = Math.max(0, Math.min(wanted, this.capFor(callbackId) - this.holding(callbackId), this.room(0).slots));
+    if (granted > 0) {
+      this.reserved.set(callbackId, (this.reserved.get(callbackId) ?? 0) + granted);
+      this.reservedTotal += granted;
+    }
+    return granted;
+  }
+
+  /** Gives back reservations ingest did not use (its transaction failed). */
+  release(callbackId: string, n: number): void {
+    const left = (this.reserved.get(callbackId) ?? 0) - n;
+    if (left > 0) this.reserved.set(callbackId, left);
+    else this.reserved.delete(callbackId);
+    this.reservedTotal -= n;
+  }
+
+  /** Deliveries ingest committed leased to this worker (as reserved): they go out now. */
+  adopt(jobs: readonly Job[]): void {
+    const callbacks = new Set<string>();
+    for (const job of jobs) {
+      this.release(job.claim.callback_id, 1);
+      callbacks.add(job.claim.callback_id);
+    }
+    if (this.stopped) {
+      // Shutting down: hand them back, due at once, as with any unsent claim.
+      void releaseLeases(this.deps.store.db, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
+        this.deps.log.error({ err }, 'handing back deliveries from ingest failed; they come due when their lease ends'),
+      );
+      return;
+    }
+    for (const job of jobs) {
+      this.held.add(job.claim.id);
+      this.lane(job.claim.callback_id).queue.push(job);
+    }
+    for (const id of callbacks) this.pump(id);
   }
 
   /** The idle poll: starts what gates now allow, and claims what has come due in the meantime. */
@@ -257,7 +310,7 @@ export class DeliveryWorker {
   /** Deliveries a lane holds: in flight, awaiting their record with the slot, or waiting to be sent. */
   private holding(callbackId: string): number {
     const lane = this.lanes.get(callbackId);
-    return lane ? lane.active + lane.queue.length : 0;
+    return (lane ? lane.active + lane.queue.length : 0) + (this.reserved.get(callbackId) ?? 0);
   }
 
   /**
@@ -275,7 +328,7 @@ export class DeliveryWorker {
       promised += Math.min(waiting, open);
       ahead += Math.max(0, waiting - open);
     }
-    return { slots: this.opts.concurrency - (this.sending - freed) - promised, ahead: READ_AHEAD_TOTAL - ahead };
+    return { slots: this.opts.concurrency - (this.sending - freed) - promised - this.reservedTotal, ahead: READ_AHEAD_TOTAL - ahead };
   }
 
   /**

@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import type { Store } from '../store/db.js';
-import { insertDeliveries } from '../store/deliveries.js';
+import { insertDeliveries, insertDeliveriesReturning, type ClaimedDelivery } from '../store/deliveries.js';
 import { expireIdempotencyKeys, findEventsByIdempotencyKeys, insertEvents } from '../store/events.js';
-import type { NewDelivery, NewEvent } from '../store/schema.js';
+import type { EventRow, NewDelivery, NewEvent } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import { ApiError, invalid } from '../errors.js';
@@ -35,6 +35,19 @@ export interface StoredEvents {
   events: { id: string; type: string; data: unknown; resourceId: string | null }[];
 }
 
+/**
+ * The delivery worker of this process, when it has one: new deliveries it has free slots for are
+ * stored already leased to it and handed over with their events after the commit, so they go out at
+ * once, with no claim and no read of the event (see DeliveryWorker.reserve).
+ */
+export interface HandOff {
+  readonly owner: string;
+  readonly leaseMs: number;
+  reserve(callbackId: string, wanted: number): number;
+  release(callbackId: string, n: number): void;
+  adopt(jobs: readonly { claim: ClaimedDelivery; event: EventRow }[]): void;
+}
+
 interface Pending {
   principal: Principal;
   events: Prepared[];
@@ -59,6 +72,7 @@ export class Ingestor {
   private queue: Pending[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
+  private handOff: HandOff | undefined;
 
   constructor(
     private readonly deps: {
@@ -72,6 +86,11 @@ export class Ingestor {
       onStored?: (stored: StoredEvents) => void;
     },
   ) {}
+
+  /** From now on, new deliveries the local worker has room for are handed to it (see HandOff). */
+  handOffTo(worker: HandOff): void {
+    this.handOff = worker;
+  }
 
   /**
    * Validates and stores events; resolves with their ids in input order. An event whose idempotency
@@ -143,6 +162,10 @@ export class Ingestor {
     const now = clock.now();
     const callbackIds = new Set<string>();
     const stored: StoredEvents[] = [];
+    const handOff = this.handOff;
+    /** Per callback, the slots the worker granted for this group. */
+    const granted = new Map<string, number>();
+    let handed: { claim: ClaimedDelivery; event: EventRow }[] = [];
     const results = await store.db.transaction().execute(async (trx) => {
       // Existing keys per account, read inside the transaction that will insert the new ones.
       const known = new Map<string, string>(); // accountId \0 key -> event id
@@ -216,13 +239,55 @@ export class Ingestor {
         out.push(ids);
       }
       await insertEvents(trx, store.caps, events);
-      await insertDeliveries(trx, store.caps, deliveries);
-      for (const d of deliveries) callbackIds.add(d.callback_id);
+      const leased = handOff ? this.lease(handOff, deliveries, granted, now) : [];
+      const queued = leased.length === 0 ? deliveries : deliveries.filter((d) => d.lease_owner === null);
+      await insertDeliveries(trx, store.caps, queued);
+      if (handOff && leased.length > 0) {
+        const byId = new Map(events.map((e) => [e.id, e as EventRow]));
+        handed = (await insertDeliveriesReturning(trx, leased)).map((r) => ({
+          claim: { id: r.id, event_id: r.event_id, callback_id: r.callback_id, attempts: 0 },
+          event: byId.get(r.event_id)!,
+        }));
+      }
+      // The workers are told only of what they must claim.
+      for (const d of queued) callbackIds.add(d.callback_id);
       return out;
+    }).catch((err: unknown) => {
+      for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
+      throw err;
     });
+    if (handOff && handed.length > 0) handOff.adopt(handed);
     if (callbackIds.size > 0) this.deps.onCommitted(callbackIds);
     if (this.deps.onStored) for (const st of stored) if (st.events.length > 0) this.deps.onStored(st);
     return results;
+  }
+
+  /**
+   * Marks as leased to the worker the deliveries it grants slots for (in `granted`, per callback) and
+   * returns them; the others stay as they are, for the workers to claim.
+   */
+  private lease(handOff: HandOff, deliveries: NewDelivery[], granted: Map<string, number>, now: number): NewDelivery[] {
+    const wanted = new Map<string, number>();
+    for (const d of deliveries) wanted.set(d.callback_id, (wanted.get(d.callback_id) ?? 0) + 1);
+    const left = new Map<string, number>();
+    for (const [callbackId, n] of wanted) {
+      const g = handOff.reserve(callbackId, n);
+      if (g > 0) {
+        granted.set(callbackId, g);
+        left.set(callbackId, g);
+      }
+    }
+    if (left.size === 0) return [];
+    const leased: NewDelivery[] = [];
+    for (const d of deliveries) {
+      const n = left.get(d.callback_id) ?? 0;
+      if (n === 0) continue;
+      left.set(d.callback_id, n - 1);
+      d.lease_owner = handOff.owner;
+      d.next_attempt_at = now + handOff.leaseMs;
+      leased.push(d);
+    }
+    return leased;
   }
 
   /** Waits until everything accepted so far is committed (shutdown). */

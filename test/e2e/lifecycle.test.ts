@@ -190,9 +190,10 @@ for (const backend of BACKENDS) {
       const store = await openStore(url);
       try {
         // Beyond the four in flight, both callbacks have deliveries claimed ahead.
-        const leased = await store.db.selectFrom('deliveries').select(['callback_id']).where('lease_owner', 'is not', null).where('state', '=', 'pending').execute();
-        expect(leased.length).toBeGreaterThan(8);
-        expect(new Set(leased.map((l) => l.callback_id)).size).toBe(2);
+        const leasedPending = () =>
+          store.db.selectFrom('deliveries').select(['callback_id']).where('lease_owner', 'is not', null).where('state', '=', 'pending').execute();
+        await waitUntil(async () => (await leasedPending()).length > 8, { what: 'more than the four in flight leased', timeoutMs: 2000 });
+        expect(new Set((await leasedPending()).map((l) => l.callback_id)).size).toBe(2);
         // The read-ahead never puts more in flight than the worker's concurrency.
         expect(most).toBeLessThanOrEqual(4);
       } finally {
