@@ -244,7 +244,7 @@ export class Ingestor {
       await insertDeliveries(trx, store.caps, queued);
       if (handOff && leased.length > 0) {
         const byId = new Map(events.map((e) => [e.id, e as EventRow]));
-        handed = (await insertDeliveriesReturning(trx, leased)).map((r) => ({
+        handed = (await insertDeliveriesReturning(trx, store.caps, leased)).map((r) => ({
           claim: { id: r.id, event_id: r.event_id, callback_id: r.callback_id, attempts: 0 },
           event: byId.get(r.event_id)!,
         }));

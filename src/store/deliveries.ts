@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
-import { inLists, powerOfTwoPieces } from './pieces.js';
+import { inLists } from './pieces.js';
 import { insertRows } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 
@@ -31,16 +31,14 @@ export async function insertDeliveries(db: Db, caps: Capabilities, rows: NewDeli
   await insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows);
 }
 
-/** Inserts deliveries (a few at a time: those handed to the local worker) and returns their ids. */
-export async function insertDeliveriesReturning(db: Db, rows: NewDelivery[]): Promise<{ id: number; event_id: string; callback_id: string }[]> {
-  if (rows.length === 0) return [];
-  const out: { id: number; event_id: string; callback_id: string }[] = [];
-  for (const piece of powerOfTwoPieces(rows.length)) {
-    const part = rows.slice(out.length, out.length + piece);
-    const ids = await db.insertInto('deliveries').values(part).returning(['id', 'event_id', 'callback_id']).execute();
-    for (const r of ids) out.push({ id: Number(r.id), event_id: r.event_id, callback_id: r.callback_id });
-  }
-  return out;
+/** Inserts deliveries and returns their ids (those ingest hands to the local worker). */
+export async function insertDeliveriesReturning(
+  db: Db,
+  caps: Capabilities,
+  rows: NewDelivery[],
+): Promise<{ id: number; event_id: string; callback_id: string }[]> {
+  // int8 ids come back from pg as numbers too (see db.ts).
+  return insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows, ['id', 'event_id', 'callback_id']);
 }
 
 const ATTEMPT_COLUMNS = [
