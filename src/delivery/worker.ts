@@ -233,11 +233,7 @@ export class DeliveryWorker {
 
   /** Deliveries ingest committed leased to this worker (as reserved): they go out now. */
   adopt(jobs: readonly Job[]): void {
-    const callbacks = new Set<string>();
-    for (const job of jobs) {
-      this.release(job.claim.callback_id, 1);
-      callbacks.add(job.claim.callback_id);
-    }
+    for (const job of jobs) this.release(job.claim.callback_id, 1);
     if (this.stopped) {
       // Shutting down: hand them back, due at once, as with any unsent claim.
       void releaseLeases(this.deps.store.db, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
@@ -245,11 +241,18 @@ export class DeliveryWorker {
       );
       return;
     }
+    for (const id of this.enqueue(jobs)) this.pump(id);
+  }
+
+  /** Queues deliveries leased to this worker in their lanes; returns their callbacks (to pump). */
+  private enqueue(jobs: readonly Job[]): Set<string> {
+    const callbacks = new Set<string>();
     for (const job of jobs) {
       this.held.add(job.claim.id);
       this.lane(job.claim.callback_id).queue.push(job);
+      callbacks.add(job.claim.callback_id);
     }
-    for (const id of callbacks) this.pump(id);
+    return callbacks;
   }
 
   /** The idle poll: starts what gates now allow, and claims what has come due in the meantime. */
@@ -425,12 +428,9 @@ export class DeliveryWorker {
         if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(callbackId, f.transition.nextAttemptAt);
       }
       // Only now that the claims are committed do they hold leases here.
-      for (const job of jobs) {
-        this.held.add(job.claim.id);
-        this.lane(job.claim.callback_id).queue.push(job);
-      }
+      const claimedFor = this.enqueue(jobs);
       for (const id of failing) this.pump(id);
-      for (const id of new Set(jobs.map((j) => j.claim.callback_id))) this.pump(id);
+      for (const id of claimedFor) this.pump(id);
     } catch (err) {
       this.deps.log.error({ err }, 'delivery cycle failed; retrying shortly');
     } finally {
