@@ -39,8 +39,8 @@ interface Options {
   pgUrl: string;
   /** Relay processes that deliver in the drain phase (PostgreSQL only: SQLite has one process). */
   workers: number;
-  /** Events per second of the latency phase. */
-  rate: number;
+  /** Events per second of the latency phase; by default the sizes' own. */
+  rate: number | undefined;
 }
 
 /** Counts and time limits; every loop of the bench is bounded by one of these. */
@@ -117,7 +117,7 @@ function parseOptions(argv: string[]): Options {
         only: { type: 'string' },
         'keep-tmp': { type: 'boolean', default: false },
         workers: { type: 'string', default: '1' },
-        rate: { type: 'string', default: '1000' },
+        rate: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -130,7 +130,7 @@ function parseOptions(argv: string[]): Options {
       `usage: node dist/bench/bench.js [--db sqlite|postgres] [--quick] [--json] [--only ${PHASES.join(',')}] [--keep-tmp] [--workers N] [--rate N]\n` +
         `  --db postgres uses $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), one fresh schema per phase\n` +
         `  --workers N: the drain phase runs N relay processes against one PostgreSQL database (default 1)\n` +
-        `  --rate N: events/s of the latency phase (default 1000)\n`,
+        `  --rate N: events/s of the latency phase (default ${FULL.latencyRate})\n`,
     );
     process.exit(0);
   }
@@ -138,8 +138,10 @@ function parseOptions(argv: string[]): Options {
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError(`--workers must be an integer from 1 to 8, got "${values.workers}"`);
   if (workers > 1 && values.db !== 'postgres') throw new UsageError('--workers above 1 needs --db postgres: one process owns an SQLite database');
-  const rate = Number(values.rate);
-  if (!Number.isInteger(rate) || rate < 1 || rate > 100_000) throw new UsageError(`--rate must be an integer from 1 to 100000, got "${values.rate}"`);
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 100_000)) {
+    throw new UsageError(`--rate must be an integer from 1 to 100000, got "${values.rate}"`);
+  }
   let only = new Set<Phase>(PHASES);
   if (values.only) {
     const asked = values.only.split(',').map((s) => s.trim()).filter(Boolean);
@@ -186,7 +188,8 @@ class Bench {
     try {
       // Ten ports, so that the isolation phase's ten callbacks look like ten receivers.
       const ok = await Receiver.start('ok', 10);
-      return new Bench(opts, { ...(opts.quick ? QUICK : FULL), latencyRate: opts.rate }, tmp, ok);
+      const sizes = opts.quick ? QUICK : FULL;
+      return new Bench(opts, opts.rate === undefined ? sizes : { ...sizes, latencyRate: opts.rate }, tmp, ok);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
