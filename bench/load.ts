@@ -167,3 +167,50 @@ export async function closedLoop(opts: {
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   return { ok, failed, seconds: (performance.now() - started) / 1000, failures };
 }
+
+export interface OpenLoopResult {
+  sent: number;
+  accepted: number;
+  seconds: number;
+  /** How late the client itself was, at worst, in issuing a call at its due time. */
+  maxLagMs: number;
+  failures: Record<string, number>;
+}
+
+/**
+ * Open loop: call i is due at t0 + i/rate and is issued then, whether or not earlier calls have
+ * answered, for `durationMs` (bounded to three times that if the client falls behind). `fn` gets the
+ * due time (performance.now() clock) and resolves true when the call was accepted.
+ */
+export async function openLoop(rate: number, durationMs: number, fn: (i: number, dueAt: number) => Promise<boolean>): Promise<OpenLoopResult> {
+  const total = Math.round((rate * durationMs) / 1000);
+  const t0 = performance.now() + 20;
+  let sent = 0;
+  let accepted = 0;
+  let maxLagMs = 0;
+  const failures: Record<string, number> = {};
+  const pending: Promise<void>[] = [];
+  while (sent < total && performance.now() - t0 < durationMs * 3) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    while (sent < due) {
+      const i = sent++;
+      const dueAt = t0 + (i * 1000) / rate;
+      maxLagMs = Math.max(maxLagMs, performance.now() - dueAt);
+      pending.push(
+        fn(i, dueAt).then(
+          (ok) => {
+            if (ok) accepted++;
+            else failures['rejected'] = (failures['rejected'] ?? 0) + 1;
+          },
+          (err: Error) => {
+            const k = err.message.slice(0, 80);
+            failures[k] = (failures[k] ?? 0) + 1;
+          },
+        ),
+      );
+    }
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  return { sent, accepted, seconds: (performance.now() - t0) / 1000, maxLagMs, failures };
+}
