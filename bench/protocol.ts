@@ -14,6 +14,9 @@ export interface ReceiverStats {
   /** Epoch milliseconds (sub-ms precision) of the first / last distinct request since reset. */
   firstAt: number | null;
   lastAt: number | null;
+  /** When each `markEvery`-th distinct request arrived (epoch ms), in order: the rate over time. */
+  marks: number[];
+  markEvery: number;
   /** Latency samples held (latency mode only). */
   samples: number;
   /** Bodies whose `data.sent_at` could not be read (latency mode only). */

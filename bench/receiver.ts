@@ -31,6 +31,8 @@ if (!process.send) {
 }
 
 const SAMPLE_CAP = 1_000_000;
+/** `marks[k]` is when the ((k + 1) × MARK_EVERY)-th distinct request arrived. */
+const MARK_EVERY = 1_000;
 const now = (): number => performance.timeOrigin + performance.now();
 
 let trackDistinct = true;
@@ -41,6 +43,7 @@ let missingId = 0;
 let perServer: number[] = new Array<number>(portCount).fill(0);
 let firstAt: number | null = null;
 let lastAt: number | null = null;
+let marks: number[] = [];
 let seen = new Set<string>();
 let samples: number[] = [];
 let badBodies = 0;
@@ -51,12 +54,13 @@ function reset(distinctOn: boolean, latencyOn: boolean): void {
   requests = distinct = missingId = badBodies = 0;
   perServer = new Array<number>(portCount).fill(0);
   firstAt = lastAt = null;
+  marks = [];
   seen = new Set<string>();
   samples = [];
 }
 
 function stats(): ReceiverStats {
-  return { requests, distinct, missingId, perServer, firstAt, lastAt, samples: samples.length, badBodies };
+  return { requests, distinct, missingId, perServer, firstAt, lastAt, marks, markEvery: MARK_EVERY, samples: samples.length, badBodies };
 }
 
 /** Counts the request; returns true the first time this delivery is seen. */
@@ -78,6 +82,7 @@ function count(index: number, req: IncomingMessage, at: number): boolean {
     distinct++;
     if (firstAt === null) firstAt = at;
     lastAt = at;
+    if (distinct % MARK_EVERY === 0) marks.push(at);
   }
   return fresh;
 }
