@@ -27,6 +27,8 @@ export interface Config {
   rateLimit: number;
   /** How often workers read the queue for due times (other processes' retries, dead workers' leases). */
   sweepIntervalMs: number;
+  /** How long a worker's claim on a delivery lasts unless renewed (a killed worker's come back after it). */
+  leaseMs: number;
   /** From address of notices and reports. */
   smtpFrom: string;
   /** At most one failure notice per callback this often. */
@@ -64,6 +66,7 @@ const FIELDS = {
   RELAY_CALLBACK_CONCURRENCY: { def: '64', read: (v: string) => int(v, 'RELAY_CALLBACK_CONCURRENCY', 1, 1000) },
   RELAY_SHUTDOWN_TIMEOUT: { def: '20s', read: (v: string) => parseDuration(v) },
   RELAY_SWEEP_INTERVAL: { def: '5s', read: (v: string) => parseDuration(v) },
+  RELAY_LEASE: { def: '30s', read: lease },
   RELAY_RATE_LIMIT: { def: '0', read: (v: string) => int(v, 'RELAY_RATE_LIMIT', 0, 10_000_000) },
   RELAY_SMTP_FROM: { def: 'callback-relay <noreply@localhost>', read: (v: string) => v },
   RELAY_NOTICE_INTERVAL: { def: '1h', read: (v: string) => duration(v, 'RELAY_NOTICE_INTERVAL') },
@@ -112,6 +115,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     shutdownTimeoutMs: get('RELAY_SHUTDOWN_TIMEOUT')!,
     rateLimit: get('RELAY_RATE_LIMIT')!,
     sweepIntervalMs: get('RELAY_SWEEP_INTERVAL')!,
+    leaseMs: get('RELAY_LEASE')!,
     smtpFrom: get('RELAY_SMTP_FROM')!,
     noticeIntervalMs: get('RELAY_NOTICE_INTERVAL')!,
     circuitFailures: get('RELAY_CIRCUIT_FAILURES')!,
@@ -133,6 +137,13 @@ function int(v: string, name: string, min: number, max: number): number {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${v}"`);
   }
   return n;
+}
+
+/** At least a second: the heartbeat renews leases every third of one, and each renewal is a write. */
+function lease(v: string): number {
+  const ms = duration(v, 'RELAY_LEASE');
+  if (ms < 1000) throw new ConfigError(`RELAY_LEASE: at least 1s, got "${v}"`);
+  return ms;
 }
 
 function duration(v: string, name: string): number {

@@ -110,6 +110,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
         concurrency: config.workerConcurrency,
         callbackConcurrency: config.callbackConcurrency,
         sweepIntervalMs: config.sweepIntervalMs,
+        leaseMs: config.leaseMs,
       },
     );
     ingestor.handOffTo(worker);

@@ -48,9 +48,8 @@ function toRenderEvent({ event }: Job): RenderEvent {
   };
 }
 
-/** A claimed delivery is leased this long; the heartbeat renews it while the attempt runs. */
+/** By default a claimed delivery is leased this long; the heartbeat renews it (every third of it) while the attempt runs. */
 export const LEASE_MS = 30_000;
-const HEARTBEAT_MS = 10_000;
 /** How often the in-memory due times and gates are checked when nothing else wakes the worker. */
 const IDLE_POLL_MS = 100;
 const MAX_CLAIM = 1000;
@@ -76,6 +75,11 @@ export interface WorkerOptions {
   callbackConcurrency: number;
   /** How often the queue itself is read for due times: catches other processes' retries and dead leases. */
   sweepIntervalMs: number;
+  /**
+   * How long a claim is leased (default LEASE_MS), renewed every third of it while held: how long a
+   * killed process's deliveries wait before another process (PostgreSQL) takes them.
+   */
+  leaseMs?: number;
 }
 
 export interface WorkerDeps {
@@ -129,7 +133,7 @@ interface Lane {
  */
 export class DeliveryWorker {
   readonly owner = newId('wrk');
-  readonly leaseMs = LEASE_MS;
+  readonly leaseMs: number;
   /** Slots taken across all callbacks (see Lane.active). */
   private sending = 0;
   private lanes = new Map<string, Lane>();
@@ -166,19 +170,20 @@ export class DeliveryWorker {
     private readonly deps: WorkerDeps,
     private readonly opts: WorkerOptions,
   ) {
+    this.leaseMs = opts.leaseMs ?? LEASE_MS;
     this.random = deps.random ?? Math.random;
     this.gate = deps.gate ?? OPEN_GATE;
     this.authorizer = deps.authorizer ?? NO_AUTHORIZER;
   }
 
   start(): void {
-    this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.heartbeat.unref();
     this.idleTimer = setInterval(() => this.tick(), IDLE_POLL_MS);
     this.idleTimer.unref();
     if (!this.deps.store.caps.multiProcess) {
       // No other process shares this database: leases left in it are a killed process's. Take them
-      // back now rather than LEASE_MS later (claims made meanwhile are ours and stay untouched).
+      // back now rather than a lease later (claims made meanwhile are ours and stay untouched).
       void releaseOtherLeases(this.deps.store.db, this.owner, this.deps.clock.now())
         .then((n) => {
           if (n > 0) this.deps.log.warn({ count: n }, 'took back deliveries leased by a previous process');
@@ -516,7 +521,7 @@ export class DeliveryWorker {
         owner: this.owner,
         callbackId,
         now,
-        leaseUntil: now + LEASE_MS,
+        leaseUntil: now + this.leaseMs,
         limit,
         skipLocked: this.deps.store.caps.skipLocked,
       });
@@ -705,7 +710,7 @@ export class DeliveryWorker {
     if (this.held.size === 0) return;
     try {
       const ids = [...this.held];
-      await this.deps.store.relaxed((trx) => extendLeases(trx, this.owner, ids, this.deps.clock.now() + LEASE_MS));
+      await this.deps.store.relaxed((trx) => extendLeases(trx, this.owner, ids, this.deps.clock.now() + this.leaseMs));
     } catch (err) {
       this.deps.log.warn({ err }, 'renewing leases failed');
     }

@@ -9,6 +9,12 @@ describe('configuration', () => {
     expect(c.retrySchedule).toEqual([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
     expect(c.allowPrivateNetworks).toBe(false);
     expect(c.roles).toEqual(['api', 'worker', 'scheduler']);
+    expect(c.leaseMs).toBe(30_000);
+  });
+
+  it('reads RELAY_LEASE as a duration', () => {
+    expect(loadConfig({ RELAY_LEASE: '2s' }).leaseMs).toBe(2_000);
+    expect(loadConfig({ RELAY_LEASE: '5m' }).leaseMs).toBe(300_000);
   });
 
   it('reads RELAY_RETRY_SCHEDULE in any unit', () => {
@@ -26,6 +32,8 @@ describe('configuration', () => {
     [{ RELAY_ADMIN_USER: 'admin', RELAY_ADMIN_KEY: 'short' }, /at least 16 characters/],
     [{ RELAY_RETRY_SHEDULE: '1s' }, /unknown setting RELAY_RETRY_SHEDULE/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ RELAY_LEASE: '500ms' }, /RELAY_LEASE: at least 1s, got "500ms"/],
+    [{ RELAY_LEASE: 'long' }, /RELAY_LEASE: not a duration/],
   ])('refuses %o with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
