@@ -201,6 +201,21 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('an attempt that outlasts its lease keeps it: the heartbeat renews it, and the delivery is sent once', async ({ expect }) => {
+      // A 1.2 s lease, a receiver that answers after 3 s, and a sweep every 200 ms that would find the
+      // delivery due again the moment its lease ran out.
+      const t = await relayOn(await freshDb(), { leaseMs: 1200, sweepIntervalMs: 200, callbackConcurrency: 2 });
+      const receiver = await newReceiver();
+      receiver.behaviour = (_req, res) => setTimeout(() => res.end(), 3000);
+      await createCallback(t, { title: 'slow', url: receiver.url });
+      const id = await postEvent(t, { type: 'sms.delivered', data: { slow: true } });
+      const d = await waitForDelivery(t, id, { timeoutMs: 8000 });
+      expect(d.state).toBe('delivered');
+      expect(d.attempts).toBe(1);
+      await sleep(300);
+      expect(receivedFor(receiver.received, id)).toHaveLength(1);
+    });
+
     it('a delivery leased by a dead worker is delivered once its lease runs out, not before', async ({ expect }) => {
       // A dead worker announces nothing: its leases are found by the periodic sweep of the queue.
       const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000], sweepIntervalMs: 200 });
