@@ -13,15 +13,10 @@ export interface Capabilities {
   multiProcess: boolean;
   /** Bound parameters one statement may carry. */
   maxParameters: number;
-  /**
-   * Every distinct statement text is prepared and kept (SQLite): batch statements should come in a
-   * few sizes. Where false, one statement per batch costs less than several round trips.
-   */
-  keepsStatements: boolean;
+  /** A bound parameter may be an array (a column's values for a bulk insert through `unnest`). */
+  arrayParameters: boolean;
   /** Column type of an auto-incrementing primary key. */
   serialPrimaryKey: 'integer' | 'bigserial';
-  /** How bound parameters are written in statement text: `?` or `$1`. */
-  paramStyle: 'question' | 'dollar';
 }
 
 export const SQLITE_CAPABILITIES: Capabilities = {
@@ -30,9 +25,8 @@ export const SQLITE_CAPABILITIES: Capabilities = {
   advisoryLocks: false,
   multiProcess: false,
   maxParameters: 32_766,
-  keepsStatements: true,
+  arrayParameters: false,
   serialPrimaryKey: 'integer',
-  paramStyle: 'question',
 };
 
 export const POSTGRES_CAPABILITIES: Capabilities = {
@@ -41,7 +35,6 @@ export const POSTGRES_CAPABILITIES: Capabilities = {
   advisoryLocks: true,
   multiProcess: true,
   maxParameters: 65_535,
-  keepsStatements: false,
+  arrayParameters: true,
   serialPrimaryKey: 'bigserial',
-  paramStyle: 'dollar',
 };

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
 import { inLists } from './pieces.js';
-import { insertRows } from './bulk.js';
+import { insertRows, type Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 
 /**
@@ -11,21 +11,21 @@ import type { Capabilities } from './capabilities.js';
  */
 const PENDING = sql.lit<'pending'>('pending');
 
-const DELIVERY_COLUMNS = [
-  'account_id',
-  'event_id',
-  'callback_id',
-  'state',
-  'attempts',
-  'next_attempt_at',
-  'lease_owner',
-  'ordering_key',
-  'last_status',
-  'last_error',
-  'created_at',
-  'updated_at',
-  'completed_at',
-] as const satisfies readonly (keyof NewDelivery)[];
+const DELIVERY_COLUMNS = {
+  account_id: 'text',
+  event_id: 'text',
+  callback_id: 'text',
+  state: 'text',
+  attempts: 'integer',
+  next_attempt_at: 'bigint',
+  lease_owner: 'text',
+  ordering_key: 'text',
+  last_status: 'integer',
+  last_error: 'text',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+  completed_at: 'bigint',
+} as const satisfies Columns<NewDelivery>;
 
 export async function insertDeliveries(db: Db, caps: Capabilities, rows: NewDelivery[]): Promise<void> {
   await insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows);
@@ -41,26 +41,26 @@ export async function insertDeliveriesReturning(
   return insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows, ['id', 'event_id', 'callback_id']);
 }
 
-const ATTEMPT_COLUMNS = [
-  'delivery_id',
-  'account_id',
-  'callback_id',
-  'event_id',
-  'kind',
-  'attempt',
-  'started_at',
-  'duration_ms',
-  'request_method',
-  'request_url',
-  'request_headers',
-  'request_body',
-  'response_status',
-  'response_headers',
-  'response_body',
-  'error_class',
-  'error_message',
-  'outcome',
-] as const satisfies readonly (keyof NewAttempt)[];
+const ATTEMPT_COLUMNS = {
+  delivery_id: 'bigint',
+  account_id: 'text',
+  callback_id: 'text',
+  event_id: 'text',
+  kind: 'text',
+  attempt: 'integer',
+  started_at: 'bigint',
+  duration_ms: 'integer',
+  request_method: 'text',
+  request_url: 'text',
+  request_headers: 'text',
+  request_body: 'text',
+  response_status: 'integer',
+  response_headers: 'text',
+  response_body: 'text',
+  error_class: 'text',
+  error_message: 'text',
+  outcome: 'text',
+} as const satisfies Columns<NewAttempt>;
 
 export interface ClaimedDelivery {
   id: number;

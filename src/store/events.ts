@@ -1,21 +1,21 @@
 import type { Db } from './db.js';
 import type { EventRow, NewEvent } from './schema.js';
-import { insertRows } from './bulk.js';
+import { insertRows, type Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 import { inLists } from './pieces.js';
 
-const EVENT_COLUMNS = [
-  'id',
-  'account_id',
-  'api_user',
-  'type',
-  'data',
-  'resource_id',
-  'callback_profile_id',
-  'custom_args',
-  'idempotency_key',
-  'created_at',
-] as const satisfies readonly (keyof NewEvent)[];
+const EVENT_COLUMNS = {
+  id: 'text',
+  account_id: 'text',
+  api_user: 'text',
+  type: 'text',
+  data: 'text',
+  resource_id: 'text',
+  callback_profile_id: 'text',
+  custom_args: 'text',
+  idempotency_key: 'text',
+  created_at: 'bigint',
+} as const satisfies Columns<NewEvent>;
 
 export async function insertEvents(db: Db, caps: Capabilities, rows: NewEvent[]): Promise<void> {
   await insertRows(db, caps, 'events', EVENT_COLUMNS, rows);

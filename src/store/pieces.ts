@@ -30,13 +30,6 @@ export function powerOfTwoPieces(n: number, max = MAX_PIECE): number[] {
   return out;
 }
 
-/** Splits a count into as few pieces of at most `max` as possible (700, 300 → 300, 300, 100). */
-export function evenPieces(n: number, max: number): number[] {
-  const out: number[] = [];
-  for (let left = n; left > 0; left -= max) out.push(Math.min(left, max));
-  return out;
-}
-
 /**
  * Splits a list for `IN (…)` conditions into pieces of at most `max` (rounded down to a power of
  * two) without repeats, each padded to a power-of-two length by repeating its last item: a repeated

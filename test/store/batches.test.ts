@@ -4,7 +4,7 @@ import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
 import { findEventsByIds, insertEvents } from '../../src/store/events.js';
 import type { NewEvent } from '../../src/store/schema.js';
 
-// Multi-row statements come in power-of-two sizes: every batch size must still write and find
+// Bulk inserts (power-of-two statements on SQLite, one array per column on PostgreSQL): every batch size must write and find
 // exactly its rows, on both backends.
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`batched statements on ${backend.name}`, () => {
@@ -48,6 +48,30 @@ for (const backend of BACKENDS) {
       }
       const count = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(written);
+    });
+
+    it('keeps every value exactly as given, however awkward for an array literal or a statement', async () => {
+      const awkward = ['', 'NULL', 'null', '"quoted"', "it's", 'back\\slash\\', '{braces}', 'a,b', '\t tab\nnew line', 'ünïcødé ✓ 𝄞', ' spaced '];
+      const rows = awkward.map((text, i): NewEvent => ({
+        ...event(`evt_awkward_${i}`),
+        data: JSON.stringify({ text }),
+        resource_id: text,
+        api_user: i % 2 === 0 ? null : text,
+        // Epoch milliseconds and beyond 2^32: int8 columns.
+        created_at: 1_795_000_000_000 + i,
+      }));
+      await insertEvents(store.db, store.caps, rows);
+      const found = await findEventsByIds(store.db, rows.map((r) => r.id));
+      const byId = new Map(found.map((e) => [e.id, e]));
+      for (const r of rows) {
+        const got = byId.get(r.id)!;
+        expect({ data: got.data, resource_id: got.resource_id, api_user: got.api_user, created_at: Number(got.created_at) }).toEqual({
+          data: r.data,
+          resource_id: r.resource_id,
+          api_user: r.api_user,
+          created_at: r.created_at,
+        });
+      }
     });
   });
 }

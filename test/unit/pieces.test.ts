@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evenPieces, inLists, powerOfTwoPieces } from '../../src/store/pieces.js';
+import { inLists, powerOfTwoPieces } from '../../src/store/pieces.js';
 
 describe('powerOfTwoPieces', () => {
   it('splits a count into powers of two, largest first, that add up to it', () => {
@@ -22,15 +22,6 @@ describe('powerOfTwoPieces', () => {
     const sizes = new Set<number>();
     for (let n = 1; n <= 5000; n++) for (const x of powerOfTwoPieces(n)) sizes.add(x);
     expect([...sizes].sort((a, b) => a - b)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256]);
-  });
-});
-
-describe('evenPieces', () => {
-  it('takes as few pieces as the maximum allows, the last one holding the rest', () => {
-    expect(evenPieces(700, 300)).toEqual([300, 300, 100]);
-    expect(evenPieces(600, 300)).toEqual([300, 300]);
-    expect(evenPieces(5, 3640)).toEqual([5]);
-    expect(evenPieces(0, 10)).toEqual([]);
   });
 });
 
