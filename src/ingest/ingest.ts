@@ -72,13 +72,21 @@ interface Written {
  * event with one delivery per matching callback in ONE transaction before the caller is answered.
  * Concurrent requests share a transaction (group commit): each still resolves only once its rows
  * are durable, and a failing group falls back to one transaction per request, so one bad request
- * never takes others down with it. While a group's commit goes to the disk (see Store.committed),
- * the process goes on with its other work (the next requests, deliveries) and the next group collects.
+ * never takes others down with it. The next group's transaction does not wait for the previous
+ * group's commit to reach the disk (see Store.committed).
  */
 export class Ingestor {
   private queue: Pending[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
+  /** Groups committed whose callers wait for the disk. */
+  private readonly syncing = new Set<Promise<void>>();
+  /**
+   * Per callback, committed groups with queued deliveries for it that the workers have not been told
+   * of yet (they are, once durable). A later event of such a callback is not handed off: it would
+   * overtake them.
+   */
+  private readonly unannounced = new Map<string, number>();
   private handOff: HandOff | undefined;
 
   constructor(
@@ -133,8 +141,7 @@ export class Ingestor {
   }
 
   private async drain(): Promise<void> {
-    // One group at a time: the next group collects while this one commits and reaches the disk (so
-    // its deliveries are known to the workers before the next group's are stored: arrival order).
+    // One group at a time: the next group collects while this one commits.
     if (this.running) await this.running;
     this.scheduled = false;
     const group = this.queue;
@@ -146,7 +153,7 @@ export class Ingestor {
     this.running = undefined;
   }
 
-  /** Stores the group and answers its callers once it is durable (or has failed). */
+  /** Resolves once the group's transaction is over; its callers are answered when it is durable. */
   private async commitGroup(group: Pending[]): Promise<void> {
     let written: Written;
     try {
@@ -169,13 +176,12 @@ export class Ingestor {
     }
     // Committed: a failure from here on is the disk's, and writing the group again would store its
     // events twice. Every caller of the group gets the error.
-    try {
-      await written.finish;
-    } catch (err) {
-      for (const p of group) p.reject(toStorageError(err));
-      return;
-    }
-    group.forEach((p, i) => p.resolve(written.results[i]!));
+    const answered = written.finish.then(
+      () => group.forEach((p, i) => p.resolve(written.results[i]!)),
+      (err: unknown) => group.forEach((p) => p.reject(toStorageError(err))),
+    );
+    this.syncing.add(answered);
+    void answered.finally(() => this.syncing.delete(answered));
   }
 
   private async write(group: Pending[]): Promise<Written> {
@@ -277,16 +283,26 @@ export class Ingestor {
       for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
       throw err;
     });
+    for (const id of callbackIds) this.unannounced.set(id, (this.unannounced.get(id) ?? 0) + 1);
+    const announced = () => {
+      for (const id of callbackIds) {
+        const n = (this.unannounced.get(id) ?? 1) - 1;
+        if (n > 0) this.unannounced.set(id, n);
+        else this.unannounced.delete(id);
+      }
+    };
     // Nothing goes out before it is durable. If the disk fails, the deliveries are stored all the
     // same: the queue's sweep finds them, and those leased to the worker come due when their lease
     // ends, like a killed worker's.
     const finish = durable.then(
       () => {
+        announced();
         if (handOff && handed.length > 0) handOff.adopt(handed);
         if (callbackIds.size > 0) this.deps.onCommitted(callbackIds);
         if (this.deps.onStored) for (const st of stored) if (st.events.length > 0) this.deps.onStored(st);
       },
       (err: unknown) => {
+        announced();
         for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
         throw err;
       },
@@ -303,6 +319,7 @@ export class Ingestor {
     for (const d of deliveries) wanted.set(d.callback_id, (wanted.get(d.callback_id) ?? 0) + 1);
     const left = new Map<string, number>();
     for (const [callbackId, n] of wanted) {
+      if (this.unannounced.has(callbackId)) continue;
       const g = handOff.reserve(callbackId, n);
       if (g > 0) {
         granted.set(callbackId, g);
@@ -324,8 +341,9 @@ export class Ingestor {
 
   /** Waits until everything accepted so far is committed (shutdown). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.running || this.scheduled) {
+    while (this.queue.length > 0 || this.running || this.scheduled || this.syncing.size > 0) {
       if (this.running) await this.running;
+      else if (this.syncing.size > 0) await Promise.allSettled([...this.syncing]);
       else await new Promise((r) => setImmediate(r));
     }
   }

@@ -122,9 +122,9 @@ for (const backend of BACKENDS) {
       }
     });
 
-    it('keeps arrival order while commits wait for the disk', async ({ expect }) => {
-      // One slot, a fast receiver, and commits reaching the disk only every 40 ms: the events that
-      // arrive meanwhile, some handed to the worker and some queued, still go out in arrival order.
+    it('keeps arrival order when later commits become durable together with earlier ones', async ({ expect }) => {
+      // One slot, a fast receiver, and commits reaching the disk in batches: an event whose commit is
+      // durable in the same batch as an older queued one must not be handed to the worker ahead of it.
       const t = await relayOn({ callbackConcurrency: 1 });
       const rx = await receiver();
       rx.behaviour = (_req, res) => res.end('ok');
