@@ -61,32 +61,17 @@ interface Prepared {
   callbackIds: string[];
 }
 
-/** What one group's transaction wrote: the answers, and `finish`, which settles once they are durable. */
-interface Written {
-  results: string[][];
-  finish: Promise<void>;
-}
-
 /**
  * Accepts events: validates them against the catalogue and the caller's callbacks, then stores each
  * event with one delivery per matching callback in ONE transaction before the caller is answered.
  * Concurrent requests share a transaction (group commit): each still resolves only once its rows
  * are durable, and a failing group falls back to one transaction per request, so one bad request
- * never takes others down with it. The next group's transaction does not wait for the previous
- * group's commit to reach the disk (see Store.committed).
+ * never takes others down with it.
  */
 export class Ingestor {
   private queue: Pending[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
-  /** Groups committed whose callers wait for the disk. */
-  private readonly syncing = new Set<Promise<void>>();
-  /**
-   * Per callback, committed groups with queued deliveries for it that the workers have not been told
-   * of yet (they are, once durable). A later event of such a callback is not handed off: it would
-   * overtake them.
-   */
-  private readonly unannounced = new Map<string, number>();
   private handOff: HandOff | undefined;
 
   constructor(
@@ -153,11 +138,10 @@ export class Ingestor {
     this.running = undefined;
   }
 
-  /** Resolves once the group's transaction is over; its callers are answered when it is durable. */
   private async commitGroup(group: Pending[]): Promise<void> {
-    let written: Written;
     try {
-      written = await this.write(group);
+      const results = await this.write(group);
+      group.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       if (group.length === 1) {
         group[0]!.reject(toStorageError(err));
@@ -165,26 +149,15 @@ export class Ingestor {
       }
       for (const p of group) {
         try {
-          const one = await this.write([p]);
-          await one.finish;
-          p.resolve(one.results[0]!);
+          p.resolve((await this.write([p]))[0]!);
         } catch (e) {
           p.reject(toStorageError(e));
         }
       }
-      return;
     }
-    // Committed: a failure from here on is the disk's, and writing the group again would store its
-    // events twice. Every caller of the group gets the error.
-    const answered = written.finish.then(
-      () => group.forEach((p, i) => p.resolve(written.results[i]!)),
-      (err: unknown) => group.forEach((p) => p.reject(toStorageError(err))),
-    );
-    this.syncing.add(answered);
-    void answered.finally(() => this.syncing.delete(answered));
   }
 
-  private async write(group: Pending[]): Promise<Written> {
+  private async write(group: Pending[]): Promise<string[][]> {
     const { store, clock } = this.deps;
     const now = clock.now();
     const callbackIds = new Set<string>();
@@ -193,7 +166,7 @@ export class Ingestor {
     /** Per callback, the slots the worker granted for this group. */
     const granted = new Map<string, number>();
     let handed: { claim: ClaimedDelivery; event: EventRow }[] = [];
-    const { result: results, durable } = await store.committed(async (trx) => {
+    const results = await store.db.transaction().execute(async (trx) => {
       // Existing keys per account, read inside the transaction that will insert the new ones.
       const known = new Map<string, string>(); // accountId \0 key -> event id
       const keysByAccount = new Map<string, Set<string>>();
@@ -283,31 +256,10 @@ export class Ingestor {
       for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
       throw err;
     });
-    for (const id of callbackIds) this.unannounced.set(id, (this.unannounced.get(id) ?? 0) + 1);
-    const announced = () => {
-      for (const id of callbackIds) {
-        const n = (this.unannounced.get(id) ?? 1) - 1;
-        if (n > 0) this.unannounced.set(id, n);
-        else this.unannounced.delete(id);
-      }
-    };
-    // Nothing goes out before it is durable. If the disk fails, the deliveries are stored all the
-    // same: the queue's sweep finds them, and those leased to the worker come due when their lease
-    // ends, like a killed worker's.
-    const finish = durable.then(
-      () => {
-        announced();
-        if (handOff && handed.length > 0) handOff.adopt(handed);
-        if (callbackIds.size > 0) this.deps.onCommitted(callbackIds);
-        if (this.deps.onStored) for (const st of stored) if (st.events.length > 0) this.deps.onStored(st);
-      },
-      (err: unknown) => {
-        announced();
-        for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
-        throw err;
-      },
-    );
-    return { results, finish };
+    if (handOff && handed.length > 0) handOff.adopt(handed);
+    if (callbackIds.size > 0) this.deps.onCommitted(callbackIds);
+    if (this.deps.onStored) for (const st of stored) if (st.events.length > 0) this.deps.onStored(st);
+    return results;
   }
 
   /**
@@ -319,7 +271,6 @@ export class Ingestor {
     for (const d of deliveries) wanted.set(d.callback_id, (wanted.get(d.callback_id) ?? 0) + 1);
     const left = new Map<string, number>();
     for (const [callbackId, n] of wanted) {
-      if (this.unannounced.has(callbackId)) continue;
       const g = handOff.reserve(callbackId, n);
       if (g > 0) {
         granted.set(callbackId, g);
@@ -341,9 +292,8 @@ export class Ingestor {
 
   /** Waits until everything accepted so far is committed (shutdown). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.running || this.scheduled || this.syncing.size > 0) {
+    while (this.queue.length > 0 || this.running || this.scheduled) {
       if (this.running) await this.running;
-      else if (this.syncing.size > 0) await Promise.allSettled([...this.syncing]);
       else await new Promise((r) => setImmediate(r));
     }
   }

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -28,14 +27,6 @@ export interface Store {
    * delivery is sent again — at-least-once allows that. Acknowledged events never use it.
    */
   relaxed<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
-  /**
-   * Runs `fn` in a transaction and resolves once it has committed, with `durable`: a promise that
-   * settles when the commit is on disk (rejects if it could not be made so). Acknowledge only after
-   * `durable`. On SQLite the commit itself does not wait for the disk: the WAL is flushed by an
-   * fdatasync off the main thread, one for all the commits made while the previous one ran, so the
-   * process goes on with the next requests meanwhile. On PostgreSQL the commit is already durable.
-   */
-  committed<T>(fn: (trx: Db) => Promise<T>): Promise<{ result: T; durable: Promise<void> }>;
   /** The PostgreSQL schema the tables live in; undefined on SQLite. */
   currentSchema(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -60,18 +51,6 @@ function openSqlite(path: string): Store {
   database.pragma('temp_store = MEMORY');
   cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  // No file, no disk to wait for (':memory:', or a journal mode other than WAL, which FULL covers).
-  const wal = file !== ':memory:' && String(database.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal' ? new WalSync(file) : undefined;
-  /** A transaction at synchronous = NORMAL, the connection held throughout (see relaxed). */
-  const atNormal = <T>(fn: (trx: Db) => Promise<T>): Promise<T> =>
-    db.connection().execute(async (conn) => {
-      await sql`pragma synchronous = NORMAL`.execute(conn);
-      try {
-        return await conn.transaction().execute(fn);
-      } finally {
-        await sql`pragma synchronous = FULL`.execute(conn);
-      }
-    });
   return {
     db,
     caps: SQLITE_CAPABILITIES,
@@ -82,87 +61,18 @@ function openSqlite(path: string): Store {
     tryLock: async () => true,
     // The safety level can only change outside a transaction; the one connection is held throughout,
     // so no other statement runs at the relaxed level.
-    relaxed: atNormal,
-    // NORMAL writes the commit to the WAL without syncing it; the WAL's own fdatasync then makes it
-    // as durable as FULL would have. (NORMAL also syncs the WAL before every checkpoint, and the
-    // database file after, so a checkpoint never leaves the two inconsistent.)
-    committed: async (fn) => {
-      if (!wal) return { result: await db.transaction().execute(fn), durable: Promise.resolve() };
-      const result = await atNormal(fn);
-      return { result, durable: wal.sync() };
-    },
+    relaxed: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await conn.transaction().execute(fn);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      }),
     currentSchema: async () => undefined,
-    close: async () => {
-      await wal?.close();
-      await db.destroy();
-    },
+    close: () => db.destroy(),
   };
-}
-
-/**
- * fdatasync of an SQLite database's WAL file, in libuv's thread pool. Each sync() is answered by an
- * fdatasync that starts after it was called: while one runs, every caller meanwhile shares the next.
- * The WAL file exists once the database in WAL mode has been written to, and keeps its inode while
- * the database is open (SQLite resets it in place; only the last connection's close removes it).
- */
-class WalSync {
-  private fd: Promise<FileHandle> | undefined;
-  private inFlight: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
-
-  constructor(private readonly dbFile: string) {}
-
-  sync(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.inFlight) return this.start();
-    const queued = this.inFlight
-      .catch(() => {})
-      .then(() => {
-        this.queued = undefined;
-        return this.start();
-      });
-    this.queued = queued;
-    return queued;
-  }
-
-  private start(): Promise<void> {
-    const run = this.datasync().finally(() => {
-      if (this.inFlight === run) this.inFlight = undefined;
-    });
-    this.inFlight = run;
-    return run;
-  }
-
-  private async datasync(): Promise<void> {
-    this.fd ??= this.openWal();
-    let fd: FileHandle;
-    try {
-      fd = await this.fd;
-    } catch (err) {
-      this.fd = undefined;
-      throw err;
-    }
-    await fd.datasync();
-  }
-
-  /** Opens the WAL, and syncs its directory once so that the file itself survives a power cut. */
-  private async openWal(): Promise<FileHandle> {
-    const fd = await open(`${this.dbFile}-wal`, 'r+');
-    const dir = await open(dirname(this.dbFile), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    return fd;
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled([this.inFlight, this.queued]);
-    const fd = this.fd;
-    this.fd = undefined;
-    if (fd) await (await fd.catch(() => undefined))?.close();
-  }
 }
 
 /**
@@ -245,7 +155,6 @@ function openPostgres(url: string): Store {
       const res = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
       return res.rows[0]?.ok === true;
     },
-    committed: async (fn) => ({ result: await db.transaction().execute(fn), durable: Promise.resolve() }),
     relaxed: (fn) =>
       db.transaction().execute(async (trx) => {
         await sql`set local synchronous_commit = off`.execute(trx);
