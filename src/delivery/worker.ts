@@ -242,7 +242,7 @@ export class DeliveryWorker {
     for (const job of jobs) this.release(job.claim.callback_id, 1);
     if (this.stopped) {
       // Shutting down: hand them back, due at once, as with any unsent claim.
-      void releaseLeases(this.deps.store.db, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
+      void releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
         this.deps.log.error({ err }, 'handing back deliveries from ingest failed; they come due when their lease ends'),
       );
       return;
@@ -496,7 +496,7 @@ export class DeliveryWorker {
       }
     }
     if (claimed.length === 0) return [];
-    const events = await findEventsByIds(trx, [...new Set(claimed.map((c) => c.event_id))]);
+    const events = await findEventsByIds(trx, this.deps.store.caps, [...new Set(claimed.map((c) => c.event_id))]);
     const byId = new Map(events.map((e) => [e.id, e]));
     const jobs: Job[] = [];
     for (const claim of claimed) {
@@ -720,7 +720,7 @@ export class DeliveryWorker {
     for (const [id, since] of this.held) if (now - since >= this.leaseMs / 4) ids.push(id);
     if (ids.length === 0) return;
     try {
-      await this.deps.store.relaxed((trx) => extendLeases(trx, this.owner, ids, now + this.leaseMs));
+      await this.deps.store.relaxed((trx) => extendLeases(trx, this.deps.store.caps, this.owner, ids, now + this.leaseMs));
       for (const id of ids) if (this.held.has(id)) this.held.set(id, now);
     } catch (err) {
       this.deps.log.warn({ err }, 'renewing leases failed');
@@ -755,7 +755,7 @@ export class DeliveryWorker {
         this.held.delete(job.claim.id);
       }
     }
-    if (unsent.length > 0) await releaseLeases(this.deps.store.db, this.owner, unsent, this.deps.clock.now());
+    if (unsent.length > 0) await releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, unsent, this.deps.clock.now());
     if (this.held.size > 0 || this.finished.length > 0 || this.cycling) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
@@ -765,7 +765,7 @@ export class DeliveryWorker {
     await this.cycleEnded();
     if (this.finished.length > 0) await this.cycle();
     if (this.held.size > 0) {
-      await releaseLeases(this.deps.store.db, this.owner, [...this.held.keys()], this.deps.clock.now());
+      await releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, [...this.held.keys()], this.deps.clock.now());
       this.held.clear();
     }
   }

@@ -179,7 +179,7 @@ export class Ingestor {
         }
       }
       for (const [accountId, keys] of keysByAccount) {
-        const rows = await findEventsByIdempotencyKeys(trx, accountId, [...keys]);
+        const rows = await findEventsByIdempotencyKeys(trx, store.caps, accountId, [...keys]);
         let stale = false;
         for (const row of rows) {
           if (row.created_at >= now - IDEMPOTENCY_WINDOW_MS) known.set(`${accountId}\0${row.idempotency_key}`, row.id);

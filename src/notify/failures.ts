@@ -130,7 +130,7 @@ export class FailureMonitor {
     if (started) {
       this.deps.log.warn({ callbackId: info.callbackId, reason }, 'callback started failing');
       if (cb && (await claimFailureNotice(db, info.callbackId, now, this.opts.noticeIntervalMs))) {
-        const [attempt, events] = await Promise.all([findLatestAttempt(db, info.deliveryId), findEventsByIds(db, [info.eventId])]);
+        const [attempt, events] = await Promise.all([findLatestAttempt(db, info.deliveryId), findEventsByIds(db, this.deps.store.caps, [info.eventId])]);
         const n = failureNotice(cb, now, attempt, events[0], { autoDisableAfter: describeDuration(this.opts.autoDisableAfterMs) });
         await this.deps.notices.send(
           { accountId: info.accountId, callbackId: info.callbackId, kind: 'failure', ...n },

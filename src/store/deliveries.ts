@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
-import { inLists } from './pieces.js';
+import { inConditions } from './pieces.js';
 import { insertRows, type Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 
@@ -108,27 +108,27 @@ export async function nextDueTime(db: Db, callbackId: string): Promise<number | 
 }
 
 /** Heartbeat: keeps this worker's in-flight deliveries leased. */
-export async function extendLeases(db: Db, owner: string, ids: readonly number[], leaseUntil: number): Promise<void> {
-  for (const list of inLists(ids)) {
+export async function extendLeases(db: Db, caps: Capabilities, owner: string, ids: readonly number[], leaseUntil: number): Promise<void> {
+  for (const cond of inConditions('id', ids, caps)) {
     await db
       .updateTable('deliveries')
       .set({ next_attempt_at: leaseUntil })
       .where('lease_owner', '=', owner)
       .where('state', '=', 'pending')
-      .where('id', 'in', list)
+      .where(cond)
       .execute();
   }
 }
 
 /** On shutdown: hand back what this worker still holds, due at once. */
-export async function releaseLeases(db: Db, owner: string, ids: readonly number[], now: number): Promise<void> {
-  for (const list of inLists(ids)) {
+export async function releaseLeases(db: Db, caps: Capabilities, owner: string, ids: readonly number[], now: number): Promise<void> {
+  for (const cond of inConditions('id', ids, caps)) {
     await db
       .updateTable('deliveries')
       .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
       .where('lease_owner', '=', owner)
       .where('state', '=', 'pending')
-      .where('id', 'in', list)
+      .where(cond)
       .execute();
   }
 }
@@ -182,7 +182,7 @@ export async function completeAttempts(
   const changed = new Set<number>();
   for (const group of groups.values()) {
     const t = group[0]!;
-    for (const ids of inLists(group.map((g) => g.id))) {
+    for (const cond of inConditions('id', group.map((g) => g.id), opts.caps)) {
       const rows = await db
         .updateTable('deliveries')
         .set({
@@ -196,7 +196,7 @@ export async function completeAttempts(
           completed_at: t.state === 'pending' ? null : opts.now,
         })
         .where('lease_owner', '=', opts.owner)
-        .where('id', 'in', ids)
+        .where(cond)
         .returning('id')
         .execute();
       for (const r of rows) changed.add(r.id);

@@ -2,7 +2,7 @@ import type { Db } from './db.js';
 import type { EventRow, NewEvent } from './schema.js';
 import { insertRows, type Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
-import { inLists } from './pieces.js';
+import { inConditions } from './pieces.js';
 
 const EVENT_COLUMNS = {
   id: 'text',
@@ -23,26 +23,27 @@ export async function insertEvents(db: Db, caps: Capabilities, rows: NewEvent[])
 
 export async function findEventsByIdempotencyKeys(
   db: Db,
+  caps: Capabilities,
   accountId: string,
   keys: string[],
 ): Promise<{ id: string; idempotency_key: string | null; created_at: number }[]> {
   const found: { id: string; idempotency_key: string | null; created_at: number }[] = [];
-  for (const list of inLists(keys)) {
+  for (const cond of inConditions('idempotency_key', keys, caps)) {
     const rows = await db
       .selectFrom('events')
       .select(['id', 'idempotency_key', 'created_at'])
       .where('account_id', '=', accountId)
-      .where('idempotency_key', 'in', list)
+      .where(cond)
       .execute();
     for (const r of rows) found.push(r);
   }
   return found;
 }
 
-export async function findEventsByIds(db: Db, ids: readonly string[]): Promise<EventRow[]> {
+export async function findEventsByIds(db: Db, caps: Capabilities, ids: readonly string[]): Promise<EventRow[]> {
   const found: EventRow[] = [];
-  for (const list of inLists(ids)) {
-    for (const r of await db.selectFrom('events').selectAll().where('id', 'in', list).execute()) found.push(r);
+  for (const cond of inConditions('id', ids, caps)) {
+    for (const r of await db.selectFrom('events').selectAll().where(cond).execute()) found.push(r);
   }
   return found;
 }

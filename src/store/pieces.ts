@@ -1,3 +1,6 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { Capabilities } from './capabilities.js';
+
 /**
  * The most rows (or list items) one hot-path statement is built for: a larger batch takes several.
  * It bounds the size of the statement programs SQLite keeps prepared.
@@ -47,4 +50,15 @@ export function inLists<T>(items: readonly T[], max = MAX_PIECE): T[][] {
     out.push(piece);
   }
   return out;
+}
+
+/**
+ * `column IN (items)` as the conditions of the statements to run, one statement each. Where the
+ * backend takes array parameters (PostgreSQL): one condition, `column = any($1)`, whatever the
+ * count. Elsewhere: padded IN lists of at most MAX_PIECE (see inLists).
+ */
+export function inConditions(column: string, items: readonly unknown[], caps: Capabilities): RawBuilder<SqlBool>[] {
+  if (items.length === 0) return [];
+  if (caps.arrayParameters) return [sql<SqlBool>`${sql.ref(column)} = any(${[...new Set(items)]})`];
+  return inLists(items).map((list) => sql<SqlBool>`${sql.ref(column)} in (${sql.join(list)})`);
 }

@@ -42,7 +42,7 @@ for (const backend of BACKENDS) {
         const ids = Array.from({ length: size }, (_, i) => `evt_b${size}_${i}`);
         await insertEvents(store.db, store.caps, ids.map(event));
         written += size;
-        const found = await findEventsByIds(store.db, [...ids, ids[0]!]);
+        const found = await findEventsByIds(store.db, store.caps, [...ids, ids[0]!]);
         expect(found.map((e) => e.id).sort()).toEqual([...ids].sort());
         expect(found.find((e) => e.id === ids[size - 1])?.data).toBe(JSON.stringify({ n: ids[size - 1] }));
       }
@@ -61,7 +61,7 @@ for (const backend of BACKENDS) {
         created_at: 1_795_000_000_000 + i,
       }));
       await insertEvents(store.db, store.caps, rows);
-      const found = await findEventsByIds(store.db, rows.map((r) => r.id));
+      const found = await findEventsByIds(store.db, store.caps, rows.map((r) => r.id));
       const byId = new Map(found.map((e) => [e.id, e]));
       for (const r of rows) {
         const got = byId.get(r.id)!;
