@@ -48,7 +48,7 @@ function toRenderEvent({ event }: Job): RenderEvent {
   };
 }
 
-/** By default a claimed delivery is leased this long; the heartbeat renews it (every third of it) while the attempt runs. */
+/** A claimed delivery is leased this long unless configured otherwise (RELAY_LEASE); see renewLeases. */
 export const LEASE_MS = 30_000;
 /** How often the in-memory due times and gates are checked when nothing else wakes the worker. */
 const IDLE_POLL_MS = 100;
@@ -139,8 +139,10 @@ export class DeliveryWorker {
   private lanes = new Map<string, Lane>();
   /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
   private due = new Map<string, number>();
-  /** Every delivery this worker holds a lease on (queued, sending, or awaiting its record). */
-  /** …with when its lease was last set, as seen here (when it was queued, or last renewed). */
+  /**
+   * Every delivery this worker holds a lease on (queued, sending, or awaiting its record), with when
+   * its lease was last set as seen here (when it was queued, or last renewed).
+   */
   private held = new Map<number, number>();
   private finished: Finished[] = [];
   private cycling = false;
