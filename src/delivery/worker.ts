@@ -498,7 +498,7 @@ export class DeliveryWorker {
       }
     }
     if (claimed.length === 0) return [];
-    const events = await findEventsByIds(trx, this.deps.store.caps, [...new Set(claimed.map((c) => c.event_id))]);
+    const events = await findEventsByIds(trx, this.deps.store.caps, claimed.map((c) => c.event_id));
     const byId = new Map(events.map((e) => [e.id, e]));
     const jobs: Job[] = [];
     for (const claim of claimed) {

@@ -40,6 +40,7 @@ export async function findEventsByIdempotencyKeys(
   return found;
 }
 
+/** The events of these ids (repeats are fine: each event comes back once). */
 export async function findEventsByIds(db: Db, caps: Capabilities, ids: readonly string[]): Promise<EventRow[]> {
   const found: EventRow[] = [];
   for (const cond of inConditions('id', ids, caps)) {
