@@ -521,14 +521,7 @@ export class DeliveryWorker {
     let rows: ClaimedDelivery[];
     let marked: number | undefined;
     try {
-      rows = await claimDueDeliveries(trx, {
-        owner: this.owner,
-        callbackId,
-        now,
-        leaseUntil: now + this.leaseMs,
-        limit,
-        skipLocked: this.deps.store.caps.skipLocked,
-      });
+      rows = await claimDueDeliveries(trx, this.deps.store.caps, { owner: this.owner, callbackId, now, leaseUntil: now + this.leaseMs, limit });
       // RETURNING gives no order (PostgreSQL's is physical): send the oldest first.
       rows.sort((x, y) => x.id - y.id);
       if (rows.length < limit) {
