@@ -1,6 +1,7 @@
 /**
  * callback-relay benchmark (`npm run bench`). Starts the relay on a fresh database, a receiver in its
- * own process on 127.0.0.1, and measures: the raw HTTP ceiling, backlog drain, ingest (single and
+ * own process on 127.0.0.1, and measures: the raw HTTP ceiling, bare reference loops (bare.ts), backlog
+ * drain, ingest (single and
  * batch), ingest→delivered latency at a fixed rate, isolation from a dead receiver, and peak RSS with
  * a large backlog. Prints a table; `--json` prints one JSON object on stdout (table goes to stderr).
  *
@@ -22,10 +23,10 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { closedLoop, createCallback, eventData, loadBacklog, openLoop } from './load.js';
 import type { BenchEvent } from './load.js';
-import { Receiver, Relay, killAllSync, sleep, stopAll } from './procs.js';
+import { Bare, Receiver, Relay, killAllSync, sleep, stopAll } from './procs.js';
 import type { ReceiverStats } from './protocol.js';
 
-const PHASES = ['raw', 'drain', 'ingest', 'latency', 'isolation', 'memory'] as const;
+const PHASES = ['raw', 'reference', 'drain', 'ingest', 'latency', 'isolation', 'memory'] as const;
 type Phase = (typeof PHASES)[number];
 const ALL_ROLES = 'api,worker,scheduler';
 const EVENT_TYPE = 'sms.delivered';
@@ -285,7 +286,7 @@ const sms = (i: number): BenchEvent => ({ type: EVENT_TYPE, data: eventData(i) }
 async function waitDelivered(
   rx: Receiver,
   target: number,
-  relay: Relay,
+  relay: Pick<Relay, 'running' | 'logTail'>,
   deadlineMs: number,
   stallMs = 30_000,
 ): Promise<{ stats: ReceiverStats; complete: boolean }> {
@@ -450,6 +451,70 @@ async function drainOnce(
 async function drain(b: Bench): Promise<{ perS: number; detail: Record<string, unknown> }> {
   const n = b.sizes.drainDeliveries;
   return drainOnce(b, 'drain', [b.ok.url(0)], n, n, b.opts.workers);
+}
+
+/**
+ * The reference points of bare.ts, on the same database kind, receiver and client as the relay's
+ * phases: a bare queue loop draining as many deliveries as the drain phase, and a bare group-commit
+ * ingest handler under the same load as single ingest.
+ */
+async function reference(b: Bench): Promise<{ drain: number; ingest: number; detail: Record<string, unknown> }> {
+  const n = b.sizes.drainDeliveries;
+  let drainPerS: number;
+  let drainDetail: Record<string, unknown>;
+  const dbDrain = await b.database('reference_drain');
+  try {
+    const loop = await Bare.start({ mode: 'drain', db: dbDrain.url, target: b.ok.url(0), count: n }, b.sizes.loadDeadlineMs);
+    try {
+      await b.ok.reset({ distinct: true });
+      const cpu0 = loop.cpuMs();
+      loop.go();
+      const { stats, complete } = await waitDelivered(b.ok, n, loop, b.sizes.drainDeadlineMs);
+      const cpu1 = loop.cpuMs();
+      drainPerS = steadyRate(stats);
+      if (drainPerS === 0) throw new Error(`the bare loop delivered nothing (${stats.distinct} distinct deliveries)`);
+      drainDetail = {
+        deliveries: stats.distinct,
+        complete,
+        duplicates: stats.requests - stats.distinct,
+        cpu_us_per_delivery: cpu0 === null || cpu1 === null || stats.distinct === 0 ? null : round(((cpu1 - cpu0) * 1000) / stats.distinct, 1),
+        per_tenth_per_s: rateByTenth(stats),
+      };
+    } finally {
+      await loop.stop();
+    }
+  } finally {
+    await dbDrain.dispose();
+  }
+  const dbIngest = await b.database('reference_ingest');
+  try {
+    const handler = await Bare.start({ mode: 'ingest', db: dbIngest.url }, 60_000);
+    const pool = new Pool(`http://127.0.0.1:${handler.port}`, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+    try {
+      const single = JSON.stringify(sms(7));
+      const post = async (): Promise<number | string> => {
+        const res = await pool.request({ method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json' }, body: single });
+        await res.body.dump();
+        return res.statusCode === 202 ? 1 : `HTTP ${res.statusCode}`;
+      };
+      await closedLoop({ concurrency: 16, durationMs: 500, maxCalls: 1_000, unitsPerCall: 1, fn: post });
+      const s = await closedLoop({ concurrency: 64, durationMs: b.sizes.ingestMs, maxCalls: 10_000_000, unitsPerCall: 1, fn: post });
+      if (s.ok === 0) throw new Error(`the bare handler accepted nothing: ${JSON.stringify(s.failures)}`);
+      return {
+        drain: drainPerS,
+        ingest: s.ok / s.seconds,
+        detail: {
+          drain: drainDetail,
+          ingest: { accepted: s.ok, rejected: s.failed, seconds: round(s.seconds, 2), in_flight: 64, failures: s.failures },
+        },
+      };
+    } finally {
+      await pool.destroy();
+      await handler.stop();
+    }
+  } finally {
+    await dbIngest.dispose();
+  }
 }
 
 async function ingest(b: Bench): Promise<{ single: number; batch: number; detail: Record<string, unknown> }> {
@@ -658,9 +723,15 @@ async function memory(b: Bench): Promise<{ peakMb: number; detail: Record<string
 
 interface Results {
   raw_limit_per_s: number | null;
+  /** The bare queue loop's drain (bare.ts), and the relay's drain as a fraction of it. */
+  reference_drain_per_s: number | null;
+  drain_vs_reference: number | null;
   drain_per_s: number | null;
   drain_ratio: number | null;
   ingest_single_per_s: number | null;
+  /** The bare group-commit handler's single-event ingest (bare.ts), and the relay's as a fraction of it. */
+  reference_ingest_per_s: number | null;
+  ingest_vs_reference: number | null;
   ingest_batch_per_s: number | null;
   latency_p50_ms: number | null;
   latency_p99_ms: number | null;
@@ -698,7 +769,11 @@ function table(r: Results): string {
     [['raw'], 'raw limit', `${fmt(r.raw_limit_per_s)} /s`, 'undici → receiver, no relay, 128 in flight'],
     [['drain'], 'drain', `${fmt(r.drain_per_s)} /s`, `${fmt(Number(d('drain').deliveries ?? NaN))} deliveries, 1 callback${Number(d('drain').worker_processes ?? 1) > 1 ? `, ${String(d('drain').worker_processes)} relay processes` : ''}, rate after the first tenth (warm); relay CPU ${fmt(Number(d('drain').relay_cpu_us_per_delivery ?? NaN), 1)} µs each`],
     [['drain', 'raw'], 'drain / raw', fmt(r.drain_ratio, 3), ''],
+    [['reference'], 'bare queue loop', `${fmt(r.reference_drain_per_s)} /s`, 'reference: claim, POST, mark done; no signing, attempts or leases (bench/bare.ts)'],
+    [['drain', 'reference'], 'drain / bare loop', fmt(r.drain_vs_reference, 3), ''],
     [['ingest'], 'ingest single', `${fmt(r.ingest_single_per_s)} /s`, 'POST /v1/events, 64 in flight, --roles api'],
+    [['reference'], 'bare ingest', `${fmt(r.reference_ingest_per_s)} /s`, 'reference: Fastify, one row per event, group commit; no auth or validation (bench/bare.ts)'],
+    [['ingest', 'reference'], 'ingest / bare', fmt(r.ingest_vs_reference, 3), 'single events'],
     [['ingest'], 'ingest batch', `${fmt(r.ingest_batch_per_s)} /s`, `POST /v1/events/batch × ${batchSize ?? '?'}, 8 in flight`],
     [['latency'], 'latency p50', `${fmt(r.latency_p50_ms, 1)} ms`, `ingest → delivered, ${fmt(Number(d('latency').rate_per_s ?? NaN))} events/s open loop`],
     [['latency'], 'latency p99', `${fmt(r.latency_p99_ms, 1)} ms`, ''],
@@ -740,9 +815,13 @@ async function main(): Promise<number> {
 
   const r: Results = {
     raw_limit_per_s: null,
+    reference_drain_per_s: null,
+    drain_vs_reference: null,
     drain_per_s: null,
     drain_ratio: null,
     ingest_single_per_s: null,
+    reference_ingest_per_s: null,
+    ingest_vs_reference: null,
     ingest_batch_per_s: null,
     latency_p50_ms: null,
     latency_p99_ms: null,
@@ -776,6 +855,13 @@ async function main(): Promise<number> {
       r.raw_limit_per_s = round(x.perS);
       r.details.raw = x.detail;
       log(`  raw limit ${r.raw_limit_per_s} /s`);
+    });
+    await run('reference', async () => {
+      const x = await reference(b);
+      r.reference_drain_per_s = round(x.drain);
+      r.reference_ingest_per_s = round(x.ingest);
+      r.details.reference = x.detail;
+      log(`  bare queue loop ${r.reference_drain_per_s} /s, bare ingest handler ${r.reference_ingest_per_s} /s`);
     });
     await run('drain', async () => {
       const x = await drain(b);
@@ -811,6 +897,8 @@ async function main(): Promise<number> {
     });
     r.machine.loadavg_1m_at_end = round(os.loadavg()[0] ?? 0, 2);
     if (r.drain_per_s !== null && r.raw_limit_per_s) r.drain_ratio = round(r.drain_per_s / r.raw_limit_per_s, 3);
+    if (r.drain_per_s !== null && r.reference_drain_per_s) r.drain_vs_reference = round(r.drain_per_s / r.reference_drain_per_s, 3);
+    if (r.ingest_single_per_s !== null && r.reference_ingest_per_s) r.ingest_vs_reference = round(r.ingest_single_per_s / r.reference_ingest_per_s, 3);
   } finally {
     await b.cleanup();
     clearTimeout(watchdog);

@@ -200,14 +200,7 @@ export class Relay {
 
   /** CPU time (user + system) the relay has used so far, in ms; null where /proc is not there. */
   cpuMs(): number | null {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      // After "pid (comm) ": state is field 3, utime field 14, stime field 15, in clock ticks (100 Hz on Linux).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      return null;
-    }
+    return cpuMsOf(this.pid);
   }
 
   static async start(opts: RelayOptions): Promise<Relay> {
@@ -295,6 +288,76 @@ export class Relay {
 
   async logTail(): Promise<string> {
     return tail(this.opts.logFile);
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is not there. */
+function cpuMsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15, in clock ticks (100 Hz on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+export type BareOptions = { mode: 'ingest'; db: string } | { mode: 'drain'; db: string; target: string; count: number };
+
+/** A reference loop (see bare.ts) in its own process: a bare ingest handler or a bare queue loop. */
+export class Bare {
+  private constructor(
+    private readonly child: ChildProcess,
+    /** The ingest handler's port (ingest mode). */
+    readonly port: number | undefined,
+  ) {}
+
+  static async start(opts: BareOptions, readyTimeoutMs: number): Promise<Bare> {
+    const script = fileURLToPath(new URL('./bare.js', import.meta.url));
+    const args = ['--mode', opts.mode, '--db', opts.db];
+    if (opts.mode === 'drain') args.push('--target', opts.target, '--count', String(opts.count));
+    const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    children.add(child);
+    const port = await new Promise<number | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bare ${opts.mode} did not start within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(new Error(`bare ${opts.mode} exited during start-up (code ${code}, signal ${sig})`));
+      });
+      child.on('message', (raw: unknown) => {
+        const msg = raw as { type?: string; port?: number };
+        if (msg.type === 'ready') {
+          clearTimeout(timer);
+          resolve(msg.port);
+        }
+      });
+    }).catch(async (err: unknown) => {
+      await stopChild(child, 1_000);
+      throw err;
+    });
+    return new Bare(child, port);
+  }
+
+  get running(): boolean {
+    return alive(this.child);
+  }
+
+  /** Drain mode: start sending. */
+  go(): void {
+    this.child.send({ cmd: 'go' });
+  }
+
+  cpuMs(): number | null {
+    return cpuMsOf(this.child.pid ?? -1);
+  }
+
+  async logTail(): Promise<string> {
+    return '(its errors go to the bench\'s stderr)';
+  }
+
+  async stop(): Promise<void> {
+    await stopChild(this.child, 2_000);
   }
 }
 
