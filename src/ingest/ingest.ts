@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
-import type { Store } from '../store/db.js';
-import { insertDeliveries, insertDeliveriesReturning, type ClaimedDelivery } from '../store/deliveries.js';
-import { expireIdempotencyKeys, findEventsByIdempotencyKeys, insertEvents } from '../store/events.js';
+import type { Db, Store } from '../store/db.js';
+import { insertEventsWithDeliveries, type ClaimedDelivery } from '../store/deliveries.js';
+import { expireIdempotencyKeys, findEventsByIdempotencyKeys } from '../store/events.js';
+import { insertRowSetsIsAtomic } from '../store/bulk.js';
 import type { EventRow, NewDelivery, NewEvent } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
@@ -166,18 +167,18 @@ export class Ingestor {
     /** Per callback, the slots the worker granted for this group. */
     const granted = new Map<string, number>();
     let handed: { claim: ClaimedDelivery; event: EventRow }[] = [];
-    const results = await store.db.transaction().execute(async (trx) => {
+    const keysByAccount = new Map<string, Set<string>>();
+    for (const p of group) {
+      for (const e of p.events) {
+        if (e.key === null) continue;
+        const set = keysByAccount.get(p.principal.accountId) ?? new Set<string>();
+        set.add(e.key);
+        keysByAccount.set(p.principal.accountId, set);
+      }
+    }
+    const writeRows = async (trx: Db): Promise<string[][]> => {
       // Existing keys per account, read inside the transaction that will insert the new ones.
       const known = new Map<string, string>(); // accountId \0 key -> event id
-      const keysByAccount = new Map<string, Set<string>>();
-      for (const p of group) {
-        for (const e of p.events) {
-          if (e.key === null) continue;
-          const set = keysByAccount.get(p.principal.accountId) ?? new Set<string>();
-          set.add(e.key);
-          keysByAccount.set(p.principal.accountId, set);
-        }
-      }
       for (const [accountId, keys] of keysByAccount) {
         const rows = await findEventsByIdempotencyKeys(trx, store.caps, accountId, [...keys]);
         let stale = false;
@@ -238,13 +239,12 @@ export class Ingestor {
         }
         out.push(ids);
       }
-      await insertEvents(trx, store.caps, events);
       const leased = handOff ? this.lease(handOff, deliveries, granted, now) : [];
       const queued = leased.length === 0 ? deliveries : deliveries.filter((d) => d.lease_owner === null);
-      await insertDeliveries(trx, store.caps, queued);
-      if (handOff && leased.length > 0) {
+      const ids = await insertEventsWithDeliveries(trx, store.caps, { events, queued, leased });
+      if (leased.length > 0) {
         const byId = new Map(events.map((e) => [e.id, e as EventRow]));
-        handed = (await insertDeliveriesReturning(trx, store.caps, leased)).map((r) => ({
+        handed = ids.map((r) => ({
           claim: { id: r.id, event_id: r.event_id, callback_id: r.callback_id, attempts: 0 },
           event: byId.get(r.event_id)!,
         }));
@@ -252,7 +252,11 @@ export class Ingestor {
       // The workers are told only of what they must claim.
       for (const d of queued) callbackIds.add(d.callback_id);
       return out;
-    }).catch((err: unknown) => {
+    };
+    // Without idempotency keys to look up, the rows are all the group writes: where they go in as one
+    // statement (PostgreSQL), that statement is the transaction, one round trip instead of four.
+    const oneStatement = keysByAccount.size === 0 && insertRowSetsIsAtomic(store.caps);
+    const results = await (oneStatement ? writeRows(store.db) : store.db.transaction().execute(writeRows)).catch((err: unknown) => {
       for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
       throw err;
     });

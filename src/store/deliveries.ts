@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery } from './schema.js';
+import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery, NewEvent } from './schema.js';
 import { inConditions } from './pieces.js';
-import { insertRows, type Columns } from './bulk.js';
+import { insertRowSets, insertRows, type Columns } from './bulk.js';
+import { EVENT_COLUMNS } from './events.js';
 import type { Capabilities } from './capabilities.js';
 
 /**
@@ -27,18 +28,27 @@ const DELIVERY_COLUMNS = {
   completed_at: 'bigint',
 } as const satisfies Columns<NewDelivery>;
 
-export async function insertDeliveries(db: Db, caps: Capabilities, rows: NewDelivery[]): Promise<void> {
-  await insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows);
-}
-
-/** Inserts deliveries and returns their ids (those ingest hands to the local worker). */
-export async function insertDeliveriesReturning(
+/**
+ * Stores events with their deliveries: `queued` for the workers to claim, `leased` already leased to
+ * the local worker (ingest's hand-off), whose ids come back. On PostgreSQL this is one statement,
+ * atomic without a transaction (see insertRowSets).
+ */
+export async function insertEventsWithDeliveries(
   db: Db,
   caps: Capabilities,
-  rows: NewDelivery[],
+  rows: { events: NewEvent[]; queued: NewDelivery[]; leased: NewDelivery[] },
 ): Promise<{ id: number; event_id: string; callback_id: string }[]> {
-  // int8 ids come back from pg as numbers too (see db.ts).
-  return insertRows(db, caps, 'deliveries', DELIVERY_COLUMNS, rows, ['id', 'event_id', 'callback_id']);
+  return insertRowSets(
+    db,
+    caps,
+    [
+      { table: 'events', columns: EVENT_COLUMNS, rows: rows.events },
+      { table: 'deliveries', columns: DELIVERY_COLUMNS, rows: rows.queued },
+      // Last, so that the returned ids are the leased ones (int8 ids come back from pg as numbers, see db.ts).
+      { table: 'deliveries', columns: DELIVERY_COLUMNS, rows: rows.leased },
+    ],
+    rows.leased.length > 0 ? ['id', 'event_id', 'callback_id'] : [],
+  );
 }
 
 const ATTEMPT_COLUMNS = {

@@ -4,7 +4,7 @@ import { insertRows, type Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 import { inConditions } from './pieces.js';
 
-const EVENT_COLUMNS = {
+export const EVENT_COLUMNS = {
   id: 'text',
   account_id: 'text',
   api_user: 'text',

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
 import { findEventsByIds, insertEvents } from '../../src/store/events.js';
-import type { NewEvent } from '../../src/store/schema.js';
+import { insertEventsWithDeliveries } from '../../src/store/deliveries.js';
+import { insertRowSetsIsAtomic } from '../../src/store/bulk.js';
+import type { Db } from '../../src/store/db.js';
+import type { NewDelivery, NewEvent } from '../../src/store/schema.js';
 
 // Bulk inserts (power-of-two statements on SQLite, one array per column on PostgreSQL): every batch size must write and find
 // exactly its rows, on both backends.
@@ -72,6 +75,49 @@ for (const backend of BACKENDS) {
           created_at: r.created_at,
         });
       }
+    });
+
+    const delivery = (eventId: string, callbackId: string, leaseOwner: string | null = null): NewDelivery => ({
+      account_id: 'acc_batches',
+      event_id: eventId,
+      callback_id: callbackId,
+      state: 'pending',
+      attempts: 0,
+      next_attempt_at: 1,
+      lease_owner: leaseOwner,
+      ordering_key: null,
+      last_status: null,
+      last_error: null,
+      created_at: 1,
+      updated_at: 1,
+      completed_at: null,
+    });
+    const countFor = async (eventId: string) => ({
+      events: (await store.db.selectFrom('events').select('id').where('id', '=', eventId).execute()).length,
+      deliveries: (await store.db.selectFrom('deliveries').select('id').where('event_id', '=', eventId).execute()).length,
+    });
+
+    it('stores events with queued and leased deliveries, returning the leased ones', async () => {
+      const got = await insertEventsWithDeliveries(store.db, store.caps, {
+        events: [event('evt_sets_ok')],
+        queued: [delivery('evt_sets_ok', 'cb_queued'), delivery('evt_sets_ok', 'cb_queued2')],
+        leased: [delivery('evt_sets_ok', 'cb_leased', 'wrk_1')],
+      });
+      expect(got).toEqual([{ id: expect.any(Number), event_id: 'evt_sets_ok', callback_id: 'cb_leased' }]);
+      const row = await store.db.selectFrom('deliveries').selectAll().where('id', '=', got[0]!.id).executeTakeFirstOrThrow();
+      expect(row.lease_owner).toBe('wrk_1');
+      expect(await countFor('evt_sets_ok')).toEqual({ events: 1, deliveries: 3 });
+    });
+
+    it('stores all of the rows or none: a failing last insert leaves no event and no delivery', async () => {
+      // NOT NULL broken by the leased delivery, the last of the three inserts.
+      const broken = { ...delivery('evt_sets_bad', 'cb_leased', 'wrk_1'), callback_id: null as unknown as string };
+      const write = (db: Db) =>
+        insertEventsWithDeliveries(db, store.caps, { events: [event('evt_sets_bad')], queued: [delivery('evt_sets_bad', 'cb_queued')], leased: [broken] });
+      // Where the rows go in as one statement (PostgreSQL), ingest runs it with no transaction around it.
+      if (insertRowSetsIsAtomic(store.caps)) await expect(write(store.db)).rejects.toThrow(/null/i);
+      else await expect(store.db.transaction().execute(write)).rejects.toThrow(/null/i);
+      expect(await countFor('evt_sets_bad')).toEqual({ events: 0, deliveries: 0 });
     });
   });
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { BACKENDS } from '../helpers/backends.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
-import { claimDueDeliveries, claimStatement, insertDeliveries } from '../../src/store/deliveries.js';
+import { claimDueDeliveries, claimStatement, insertEventsWithDeliveries } from '../../src/store/deliveries.js';
 import type { NewDelivery } from '../../src/store/schema.js';
 
 // The deliveries table keeps every delivery ever made; a claim must find the owed ones through the
@@ -40,10 +40,10 @@ for (const backend of BACKENDS) {
       // A backlog all due at once, on a callback of its own.
       const backlog = Array.from({ length: BACKLOG }, (_, i) => ({ ...delivery(HISTORY + i, 'pending', 'cb_backlog'), next_attempt_at: 500 }));
       const rows = [...history, ...backlog];
-      for (let i = 0; i < rows.length; i += 2_000) await insertDeliveries(store.db, store.caps, rows.slice(i, i + 2_000));
+      for (let i = 0; i < rows.length; i += 2_000) await insertEventsWithDeliveries(store.db, store.caps, { events: [], queued: rows.slice(i, i + 2_000), leased: [] });
       // Owed: 30 of this callback (due at 1,000 … 1,029, inserted newest first) and 5 of another.
-      await insertDeliveries(store.db, store.caps, Array.from({ length: 30 }, (_, i) => delivery(29 - i, 'pending')));
-      await insertDeliveries(store.db, store.caps, Array.from({ length: 5 }, (_, i) => delivery(i, 'pending', 'cb_other')));
+      await insertEventsWithDeliveries(store.db, store.caps, { events: [], queued: Array.from({ length: 30 }, (_, i) => delivery(29 - i, 'pending')), leased: [] });
+      await insertEventsWithDeliveries(store.db, store.caps, { events: [], queued: Array.from({ length: 5 }, (_, i) => delivery(i, 'pending', 'cb_other')), leased: [] });
       await sql`analyze`.execute(store.db);
     });
 
