@@ -10,6 +10,9 @@ import type { CallbackRegistry } from '../routing/registry.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import { ApiError, invalid } from '../errors.js';
 
+/** Groups of ingested events committing at once, where they may overlap (see Ingestor.drain). */
+const GROUPS_IN_FLIGHT = 3;
+
 /** How long an idempotency key (header or event `id`) makes a repeat a no-op. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 
@@ -72,7 +75,7 @@ interface Prepared {
 export class Ingestor {
   private queue: Pending[] = [];
   private scheduled = false;
-  private running: Promise<void> | undefined;
+  private readonly running = new Set<Promise<void>>();
   private handOff: HandOff | undefined;
 
   constructor(
@@ -127,16 +130,26 @@ export class Ingestor {
   }
 
   private async drain(): Promise<void> {
-    // One group at a time: the next group collects while this one commits.
-    if (this.running) await this.running;
+    // The next group collects while the running ones commit. Groups follow one another, except that
+    // where a group without idempotency keys is one atomic statement (PostgreSQL), up to
+    // GROUPS_IN_FLIGHT of those overlap, so that the wait for a commit is not the limit. No order is
+    // owed between them: a request sent after another was answered always lands in a later group,
+    // started after that one committed; only requests in flight together can commit out of order.
+    while (this.running.size > 0 && !(this.running.size < GROUPS_IN_FLIGHT && this.overlaps(this.queue))) {
+      await Promise.race(this.running);
+    }
     this.scheduled = false;
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
-    const run = this.commitGroup(group);
-    this.running = run;
+    const run: Promise<void> = this.commitGroup(group).finally(() => this.running.delete(run));
+    this.running.add(run);
     await run;
-    this.running = undefined;
+  }
+
+  /** Whether a group may commit alongside others: one statement, no keys to look up (see write). */
+  private overlaps(group: Pending[]): boolean {
+    return insertRowSetsIsAtomic(this.deps.store.caps) && group.every((p) => p.events.every((e) => e.key === null));
   }
 
   private async commitGroup(group: Pending[]): Promise<void> {
@@ -296,8 +309,8 @@ export class Ingestor {
 
   /** Waits until everything accepted so far is committed (shutdown). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.running || this.scheduled) {
-      if (this.running) await this.running;
+    while (this.queue.length > 0 || this.running.size > 0 || this.scheduled) {
+      if (this.running.size > 0) await Promise.all(this.running);
       else await new Promise((r) => setImmediate(r));
     }
   }

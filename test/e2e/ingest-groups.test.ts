@@ -1,0 +1,77 @@
+import { afterAll, describe, it } from 'vitest';
+import { BACKENDS } from '../helpers/backends.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { createCallback } from '../helpers/e2e.js';
+import { insertRowSetsIsAtomic } from '../../src/store/bulk.js';
+
+/**
+ * Group commit: concurrent requests share a commit. Where a group without idempotency keys is one
+ * atomic statement (PostgreSQL), a few such groups commit at once; groups with keys (read, then
+ * written, in one transaction) and every group on SQLite commit one at a time.
+ */
+for (const backend of BACKENDS) {
+  describe.skipIf(!backend.available)(`ingest groups on ${backend.name}`, { concurrent: true }, () => {
+    const relays: TestRelay[] = [];
+    const drops: (() => Promise<void>)[] = [];
+    afterAll(async () => {
+      for (const t of relays) await t.close().catch(() => {});
+      for (const d of drops) await d();
+    });
+
+    /** A relay whose ingest groups each take at least 150 ms to write, and how many ran at once at most. */
+    const slowRelay = async () => {
+      const db = await backend.create();
+      drops.push(db.drop);
+      const t = await startTestRelay(db.url, { roles: ['api'] });
+      relays.push(t);
+      await createCallback(t, { title: 'groups', url: 'http://127.0.0.1:9/groups' });
+      const seen = { now: 0, max: 0 };
+      const ingestor = t.relay.ingestor as unknown as { write: (group: unknown[]) => Promise<string[][]> };
+      const write = ingestor.write.bind(ingestor);
+      ingestor.write = async (group) => {
+        seen.now++;
+        seen.max = Math.max(seen.max, seen.now);
+        try {
+          await new Promise((r) => setTimeout(r, 150));
+          return await write(group);
+        } finally {
+          seen.now--;
+        }
+      };
+      return { t, seen };
+    };
+    /** Three requests 30 ms apart: each arrives while the one before is still being written. */
+    const staggered = async (t: TestRelay, body: (i: number) => object, headers: (i: number) => Record<string, string> = () => ({})) => {
+      const calls: Promise<{ status: number; body: { id?: string } }>[] = [];
+      for (let i = 0; i < 3; i++) {
+        calls.push(t.api('POST', '/v1/events', body(i), { headers: headers(i) }));
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      return Promise.all(calls);
+    };
+
+    it('commits groups without idempotency keys alongside one another only where they are one statement', async ({ expect }) => {
+      const { t, seen } = await slowRelay();
+      const answers = await staggered(t, (i) => ({ type: 'sms.delivered', data: { i } }));
+      expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+      expect(seen.max).toBe(insertRowSetsIsAtomic(t.relay.store.caps) ? 3 : 1);
+      // Each event stored once, with its delivery.
+      const events = await t.relay.store.db.selectFrom('events').select('id').execute();
+      expect(events.map((e) => e.id).sort()).toEqual(answers.map((a) => a.body.id).sort());
+      expect(await t.relay.store.db.selectFrom('deliveries').select('id').execute()).toHaveLength(3);
+    });
+
+    it('commits groups with idempotency keys one at a time, and a repeated key stores one event', async ({ expect }) => {
+      const { t, seen } = await slowRelay();
+      const answers = await staggered(
+        t,
+        (i) => ({ type: 'sms.delivered', data: { i } }),
+        () => ({ 'idempotency-key': 'same-key' }),
+      );
+      expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+      expect(seen.max).toBe(1);
+      expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+      expect(await t.relay.store.db.selectFrom('events').select('id').execute()).toHaveLength(1);
+    });
+  });
+}
