@@ -343,6 +343,11 @@ function rateByTenth(s: ReceiverStats): number[] {
   return out;
 }
 
+/** CPU µs per unit between two readings of a process's CPU ms (ticks of 10 ms: coarse, fine over seconds). */
+function cpuPer(fromMs: number | null, toMs: number | null, units: number): number | null {
+  return fromMs === null || toMs === null || units === 0 ? null : round(((toMs - fromMs) * 1000) / units, 1);
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
@@ -428,8 +433,8 @@ async function drainOnce(
         worker_processes: workers,
         deliveries: s.distinct,
         expected: expectHealthy,
-        // The relay's own CPU time per delivery while draining (ticks of 10 ms: coarse, fine over seconds).
-        relay_cpu_us_per_delivery: cpuUsed === null || s.distinct === 0 ? null : round((cpuUsed * 1000) / s.distinct, 1),
+        // The relay's own CPU time per delivery while draining.
+        relay_cpu_us_per_delivery: cpuUsed === null ? null : cpuPer(0, cpuUsed, s.distinct),
         complete: result.complete,
         duplicates: s.requests - s.distinct,
         span_s: round(((s.lastAt ?? 0) - (s.firstAt ?? 0)) / 1000, 2),
@@ -477,7 +482,7 @@ async function reference(b: Bench): Promise<{ drain: number; ingest: number; det
         deliveries: stats.distinct,
         complete,
         duplicates: stats.requests - stats.distinct,
-        cpu_us_per_delivery: cpu0 === null || cpu1 === null || stats.distinct === 0 ? null : round(((cpu1 - cpu0) * 1000) / stats.distinct, 1),
+        cpu_us_per_delivery: cpuPer(cpu0, cpu1, stats.distinct),
         per_tenth_per_s: rateByTenth(stats),
       };
     } finally {
@@ -498,14 +503,16 @@ async function reference(b: Bench): Promise<{ drain: number; ingest: number; det
         return res.statusCode === 202 ? 1 : `HTTP ${res.statusCode}`;
       };
       await closedLoop({ concurrency: 16, durationMs: 500, maxCalls: 1_000, unitsPerCall: 1, fn: post });
+      const cpu0 = handler.cpuMs();
       const s = await closedLoop({ concurrency: 64, durationMs: b.sizes.ingestMs, maxCalls: 10_000_000, unitsPerCall: 1, fn: post });
+      const cpu1 = handler.cpuMs();
       if (s.ok === 0) throw new Error(`the bare handler accepted nothing: ${JSON.stringify(s.failures)}`);
       return {
         drain: drainPerS,
         ingest: s.ok / s.seconds,
         detail: {
           drain: drainDetail,
-          ingest: { accepted: s.ok, rejected: s.failed, seconds: round(s.seconds, 2), in_flight: 64, failures: s.failures },
+          ingest: { accepted: s.ok, rejected: s.failed, seconds: round(s.seconds, 2), in_flight: 64, cpu_us_per_event: cpuPer(cpu0, cpu1, s.ok), failures: s.failures },
         },
       };
     } finally {
@@ -535,6 +542,7 @@ async function ingest(b: Bench): Promise<{ single: number; batch: number; detail
       };
       await closedLoop({ concurrency: 16, durationMs: 500, maxCalls: 1_000, unitsPerCall: 1, fn: () => post('/v1/events', single, 1) });
       log(`  single events, 64 in flight, ${b.sizes.ingestMs / 1000} s`);
+      const cpu0 = relay.cpuMs();
       const s = await closedLoop({
         concurrency: 64,
         durationMs: b.sizes.ingestMs,
@@ -542,6 +550,7 @@ async function ingest(b: Bench): Promise<{ single: number; batch: number; detail
         unitsPerCall: 1,
         fn: () => post('/v1/events', single, 1),
       });
+      const cpu1 = relay.cpuMs();
       log(`  batches of ${size}, 8 in flight, ${b.sizes.ingestMs / 1000} s`);
       const m = await closedLoop({
         concurrency: 8,
@@ -550,14 +559,15 @@ async function ingest(b: Bench): Promise<{ single: number; batch: number; detail
         unitsPerCall: size,
         fn: () => post('/v1/events/batch', batch, size),
       });
+      const cpu2 = relay.cpuMs();
       if (s.ok === 0 && m.ok === 0) throw new Error(`no event was accepted: ${JSON.stringify({ ...s.failures, ...m.failures })}`);
       return {
         single: s.ok / s.seconds,
         batch: m.ok / m.seconds,
         detail: {
           roles: 'api',
-          single: { accepted: s.ok, rejected: s.failed, seconds: round(s.seconds, 2), in_flight: 64, failures: s.failures },
-          batch: { accepted: m.ok, rejected: m.failed, seconds: round(m.seconds, 2), in_flight: 8, batch_size: size, failures: m.failures },
+          single: { accepted: s.ok, rejected: s.failed, seconds: round(s.seconds, 2), in_flight: 64, relay_cpu_us_per_event: cpuPer(cpu0, cpu1, s.ok), failures: s.failures },
+          batch: { accepted: m.ok, rejected: m.failed, seconds: round(m.seconds, 2), in_flight: 8, batch_size: size, relay_cpu_us_per_event: cpuPer(cpu1, cpu2, m.ok), failures: m.failures },
         },
       };
     } finally {
@@ -769,10 +779,10 @@ function table(r: Results): string {
     [['raw'], 'raw limit', `${fmt(r.raw_limit_per_s)} /s`, 'undici → receiver, no relay, 128 in flight'],
     [['drain'], 'drain', `${fmt(r.drain_per_s)} /s`, `${fmt(Number(d('drain').deliveries ?? NaN))} deliveries, 1 callback${Number(d('drain').worker_processes ?? 1) > 1 ? `, ${String(d('drain').worker_processes)} relay processes` : ''}, rate after the first tenth (warm); relay CPU ${fmt(Number(d('drain').relay_cpu_us_per_delivery ?? NaN), 1)} µs each`],
     [['drain', 'raw'], 'drain / raw', fmt(r.drain_ratio, 3), ''],
-    [['reference'], 'bare queue loop', `${fmt(r.reference_drain_per_s)} /s`, 'reference: claim, POST, mark done; no signing, attempts or leases (bench/bare.ts)'],
+    [['reference'], 'bare queue loop', `${fmt(r.reference_drain_per_s)} /s`, `reference: claim, POST, mark done; no signing, attempts or leases (bench/bare.ts); CPU ${fmt(Number((d('reference').drain as { cpu_us_per_delivery?: number } | undefined)?.cpu_us_per_delivery ?? NaN), 1)} µs each`],
     [['drain', 'reference'], 'drain / bare loop', fmt(r.drain_vs_reference, 3), ''],
-    [['ingest'], 'ingest single', `${fmt(r.ingest_single_per_s)} /s`, 'POST /v1/events, 64 in flight, --roles api'],
-    [['reference'], 'bare ingest', `${fmt(r.reference_ingest_per_s)} /s`, 'reference: Fastify, one row per event, group commit; no auth or validation (bench/bare.ts)'],
+    [['ingest'], 'ingest single', `${fmt(r.ingest_single_per_s)} /s`, `POST /v1/events, 64 in flight, --roles api; relay CPU ${fmt(Number((d('ingest').single as { relay_cpu_us_per_event?: number } | undefined)?.relay_cpu_us_per_event ?? NaN), 1)} µs each`],
+    [['reference'], 'bare ingest', `${fmt(r.reference_ingest_per_s)} /s`, `reference: Fastify, one row per event, group commit; no auth or validation (bench/bare.ts); CPU ${fmt(Number((d('reference').ingest as { cpu_us_per_event?: number } | undefined)?.cpu_us_per_event ?? NaN), 1)} µs each`],
     [['ingest', 'reference'], 'ingest / bare', fmt(r.ingest_vs_reference, 3), 'single events'],
     [['ingest'], 'ingest batch', `${fmt(r.ingest_batch_per_s)} /s`, `POST /v1/events/batch × ${batchSize ?? '?'}, 8 in flight`],
     [['latency'], 'latency p50', `${fmt(r.latency_p50_ms, 1)} ms`, `ingest → delivered, ${fmt(Number(d('latency').rate_per_s ?? NaN))} events/s open loop`],
