@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import type { EventRow, NewEvent } from './schema.js';
-import { insertRows, type Columns } from './bulk.js';
+import type { Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 import { inConditions } from './pieces.js';
 
@@ -16,10 +16,6 @@ export const EVENT_COLUMNS = {
   idempotency_key: 'text',
   created_at: 'bigint',
 } as const satisfies Columns<NewEvent>;
-
-export async function insertEvents(db: Db, caps: Capabilities, rows: NewEvent[]): Promise<void> {
-  await insertRows(db, caps, 'events', EVENT_COLUMNS, rows);
-}
 
 export async function findEventsByIdempotencyKeys(
   db: Db,

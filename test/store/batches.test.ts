@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
-import { findEventsByIds, insertEvents } from '../../src/store/events.js';
+import { findEventsByIds } from '../../src/store/events.js';
 import { insertEventsWithDeliveries } from '../../src/store/deliveries.js';
 import { insertRowSetsIsAtomic } from '../../src/store/bulk.js';
 import type { Db } from '../../src/store/db.js';
@@ -43,7 +43,7 @@ for (const backend of BACKENDS) {
       let written = 0;
       for (const size of [1, 2, 3, 7, 64, 165, 255, 256, 257, 600]) {
         const ids = Array.from({ length: size }, (_, i) => `evt_b${size}_${i}`);
-        await insertEvents(store.db, store.caps, ids.map(event));
+        await insertEventsWithDeliveries(store.db, store.caps, { events: ids.map(event), queued: [], leased: [] });
         written += size;
         const found = await findEventsByIds(store.db, store.caps, [...ids, ids[0]!]);
         expect(found.map((e) => e.id).sort()).toEqual([...ids].sort());
@@ -63,7 +63,7 @@ for (const backend of BACKENDS) {
         // Epoch milliseconds and beyond 2^32: int8 columns.
         created_at: 1_795_000_000_000 + i,
       }));
-      await insertEvents(store.db, store.caps, rows);
+      await insertEventsWithDeliveries(store.db, store.caps, { events: rows, queued: [], leased: [] });
       const found = await findEventsByIds(store.db, store.caps, rows.map((r) => r.id));
       const byId = new Map(found.map((e) => [e.id, e]));
       for (const r of rows) {
