@@ -64,6 +64,42 @@ export async function stopAll(graceMs: number): Promise<void> {
   await Promise.all([...children].map((c) => stopChild(c, graceMs)));
 }
 
+/**
+ * Forks one of the bench's scripts (beside this file) with an IPC channel and waits for its
+ * `{type: 'ready'}` message; a child that exits or stays silent past the timeout is stopped.
+ */
+async function forkUntilReady<M extends { type: 'ready' }>(
+  script: string,
+  args: string[],
+  label: string,
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; ready: M }> {
+  const child = fork(fileURLToPath(new URL(`./${script}`, import.meta.url)), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+  });
+  children.add(child);
+  try {
+    const ready = await new Promise<M>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${label} did not start within ${timeoutMs} ms`)), timeoutMs);
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(new Error(`${label} exited during start-up (code ${code}, signal ${sig})`));
+      });
+      child.on('message', (raw: unknown) => {
+        if ((raw as { type?: unknown }).type === 'ready') {
+          clearTimeout(timer);
+          resolve(raw as M);
+        }
+      });
+    });
+    return { child, ready };
+  } catch (err) {
+    await stopChild(child, 1_000);
+    throw err;
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function freePort(): Promise<number> {
@@ -97,27 +133,8 @@ export class Receiver {
   }
 
   static async start(mode: ReceiverMode, ports = 1): Promise<Receiver> {
-    const script = fileURLToPath(new URL('./receiver.js', import.meta.url));
-    const child = fork(script, ['--mode', mode, '--ports', String(ports)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: [],
-    });
-    children.add(child);
-    const ready = await new Promise<number[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('receiver did not start within 10 s')), 10_000);
-      child.once('exit', (code, sig) => {
-        clearTimeout(timer);
-        reject(new Error(`receiver exited during start-up (code ${code}, signal ${sig})`));
-      });
-      child.on('message', (raw: unknown) => {
-        const msg = raw as ReceiverMessage;
-        if (msg.type === 'ready') {
-          clearTimeout(timer);
-          resolve(msg.ports);
-        }
-      });
-    });
-    return new Receiver(child, mode, ready);
+    const { child, ready } = await forkUntilReady<Extract<ReceiverMessage, { type: 'ready' }>>('receiver.js', ['--mode', mode, '--ports', String(ports)], 'receiver', 10_000);
+    return new Receiver(child, mode, ready.ports);
   }
 
   url(index = 0, path = '/hook'): string {
@@ -314,29 +331,10 @@ export class Bare {
   ) {}
 
   static async start(opts: BareOptions, readyTimeoutMs: number): Promise<Bare> {
-    const script = fileURLToPath(new URL('./bare.js', import.meta.url));
     const args = ['--mode', opts.mode, '--db', opts.db];
     if (opts.mode === 'drain') args.push('--target', opts.target, '--count', String(opts.count));
-    const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    children.add(child);
-    const port = await new Promise<number | undefined>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bare ${opts.mode} did not start within ${readyTimeoutMs} ms`)), readyTimeoutMs);
-      child.once('exit', (code, sig) => {
-        clearTimeout(timer);
-        reject(new Error(`bare ${opts.mode} exited during start-up (code ${code}, signal ${sig})`));
-      });
-      child.on('message', (raw: unknown) => {
-        const msg = raw as { type?: string; port?: number };
-        if (msg.type === 'ready') {
-          clearTimeout(timer);
-          resolve(msg.port);
-        }
-      });
-    }).catch(async (err: unknown) => {
-      await stopChild(child, 1_000);
-      throw err;
-    });
-    return new Bare(child, port);
+    const { child, ready } = await forkUntilReady<{ type: 'ready'; port?: number }>('bare.js', args, `bare ${opts.mode}`, readyTimeoutMs);
+    return new Bare(child, ready.port);
   }
 
   get running(): boolean {
