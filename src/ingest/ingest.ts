@@ -241,6 +241,7 @@ export class Ingestor {
               attempts: 0,
               next_attempt_at: now,
               lease_owner: null,
+              lease_until: null,
               ordering_key: e.input.resource_id ?? null,
               last_status: null,
               last_error: null,
@@ -301,7 +302,7 @@ export class Ingestor {
       if (n === 0) continue;
       left.set(d.callback_id, n - 1);
       d.lease_owner = handOff.owner;
-      d.next_attempt_at = now + handOff.leaseMs;
+      d.lease_until = now + handOff.leaseMs;
       leased.push(d);
     }
     return leased;

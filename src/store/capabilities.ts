@@ -17,6 +17,8 @@ export interface Capabilities {
   arrayParameters: boolean;
   /** Column type of an auto-incrementing primary key. */
   serialPrimaryKey: 'integer' | 'bigserial';
+  /** A table can keep room in its pages for updated rows (`fillfactor`). */
+  fillFactor: boolean;
 }
 
 export const SQLITE_CAPABILITIES: Capabilities = {
@@ -27,6 +29,7 @@ export const SQLITE_CAPABILITIES: Capabilities = {
   maxParameters: 32_766,
   arrayParameters: false,
   serialPrimaryKey: 'integer',
+  fillFactor: false,
 };
 
 export const POSTGRES_CAPABILITIES: Capabilities = {
@@ -37,4 +40,5 @@ export const POSTGRES_CAPABILITIES: Capabilities = {
   maxParameters: 65_535,
   arrayParameters: true,
   serialPrimaryKey: 'bigserial',
+  fillFactor: true,
 };

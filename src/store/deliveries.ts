@@ -20,6 +20,7 @@ const DELIVERY_COLUMNS = {
   attempts: 'integer',
   next_attempt_at: 'bigint',
   lease_owner: 'text',
+  lease_until: 'bigint',
   ordering_key: 'text',
   last_status: 'integer',
   last_error: 'text',
@@ -80,10 +81,15 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Takes up to `limit` of one callback's due deliveries for `owner`, oldest first: sets the lease and
- * moves next_attempt_at to the lease expiry, so a delivery whose worker dies falls due again by
- * itself. Per callback, so the worker never claims more than a callback may have in flight and a
- * callback's backlog never stands in the way of another's.
+ * Takes up to `limit` of one callback's due deliveries for `owner`, oldest first: those not leased,
+ * and those whose lease ran out (a dead worker's), and leases them until `leaseUntil`. Per callback,
+ * so the worker never claims more than a callback may have in flight and a callback's backlog never
+ * stands in the way of another's.
+ *
+ * The lease is written to columns no index holds: on PostgreSQL the claim is then a heap-only
+ * update (no new entry in any of the table's indexes, a fraction of the WAL), on SQLite it leaves
+ * the queue index alone. Leased rows stay in the queue index, at its due end (they were due when
+ * claimed); a claim steps over them, as many as are in flight.
  */
 export async function claimDueDeliveries(db: Db, caps: Capabilities, opts: ClaimOptions): Promise<ClaimedDelivery[]> {
   return claimStatement(db, caps, opts).execute();
@@ -105,13 +111,14 @@ export function claimStatement(db: Db, caps: Capabilities, opts: ClaimOptions) {
     .where('state', '=', PENDING)
     .where('callback_id', '=', opts.callbackId)
     .where('next_attempt_at', '<=', opts.now)
+    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<=', opts.now)]))
     .orderBy('next_attempt_at')
     .limit(opts.limit);
   if (caps.skipLocked) due = due.forUpdate().skipLocked();
   return (
     db
       .updateTable('deliveries')
-      .set({ lease_owner: opts.owner, next_attempt_at: opts.leaseUntil, updated_at: opts.now })
+      .set({ lease_owner: opts.owner, lease_until: opts.leaseUntil, updated_at: opts.now })
       // PostgreSQL plans `id in (subquery)` as a hash semi-join over a sequential scan of the whole
       // table, delivered history included, on every claim; `id = any(array(subquery))` computes the
       // ids first and looks them up by primary key. SQLite looks `in` up by rowid already.
@@ -120,15 +127,22 @@ export function claimStatement(db: Db, caps: Capabilities, opts: ClaimOptions) {
   );
 }
 
-/** When a callback's next owed delivery falls due (in flight ones: when their lease ends); null when none is owed. */
+/**
+ * When a callback's next owed delivery falls due (a leased one: when its lease ends); null when none
+ * is owed. The earliest not leased, read first, bounds the rest: a leased delivery was due when it
+ * was claimed and its lease ends later still, so only those the queue index holds before that one
+ * (at most what is in flight) can fall due sooner.
+ */
 export async function nextDueTime(db: Db, callbackId: string): Promise<number | null> {
-  const row = await db
-    .selectFrom('deliveries')
-    .select((eb) => eb.fn.min('next_attempt_at').as('due'))
-    .where('state', '=', PENDING)
-    .where('callback_id', '=', callbackId)
-    .executeTakeFirst();
-  return row?.due === null || row?.due === undefined ? null : Number(row.due);
+  const owed = db.selectFrom('deliveries').where('state', '=', PENDING).where('callback_id', '=', callbackId);
+  const free = await owed.select('next_attempt_at').where('lease_owner', 'is', null).orderBy('next_attempt_at').limit(1).executeTakeFirst();
+  const bound = free === undefined ? null : Number(free.next_attempt_at);
+  let leased = owed.select((eb) => eb.fn.min('lease_until').as('until')).where('lease_owner', 'is not', null);
+  if (bound !== null) leased = leased.where('next_attempt_at', '<=', bound);
+  const row = await leased.executeTakeFirst();
+  const until = row?.until === null || row?.until === undefined ? null : Number(row.until);
+  if (until === null) return bound;
+  return bound === null ? until : Math.min(bound, until);
 }
 
 /** Heartbeat: keeps this worker's in-flight deliveries leased. */
@@ -136,7 +150,7 @@ export async function extendLeases(db: Db, caps: Capabilities, owner: string, id
   for (const cond of inConditions('id', ids, caps)) {
     await db
       .updateTable('deliveries')
-      .set({ next_attempt_at: leaseUntil })
+      .set({ lease_until: leaseUntil })
       .where('lease_owner', '=', owner)
       .where('state', '=', 'pending')
       .where(cond)
@@ -144,12 +158,12 @@ export async function extendLeases(db: Db, caps: Capabilities, owner: string, id
   }
 }
 
-/** On shutdown: hand back what this worker still holds, due at once. */
+/** On shutdown: hand back what this worker still holds, due at once (it was due when claimed). */
 export async function releaseLeases(db: Db, caps: Capabilities, owner: string, ids: readonly number[], now: number): Promise<void> {
   for (const cond of inConditions('id', ids, caps)) {
     await db
       .updateTable('deliveries')
-      .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+      .set({ lease_owner: null, lease_until: null, updated_at: now })
       .where('lease_owner', '=', owner)
       .where('state', '=', 'pending')
       .where(cond)
@@ -164,7 +178,7 @@ export async function releaseLeases(db: Db, caps: Capabilities, owner: string, i
 export async function releaseOtherLeases(db: Db, owner: string, now: number): Promise<number> {
   const res = await db
     .updateTable('deliveries')
-    .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+    .set({ lease_owner: null, lease_until: null, updated_at: now })
     .where('state', '=', PENDING)
     .where('lease_owner', 'is not', null)
     .where('lease_owner', '!=', owner)
@@ -214,6 +228,7 @@ export async function completeAttempts(
           attempts: t.attempts,
           next_attempt_at: t.state === 'pending' ? t.nextAttemptAt : opts.now,
           lease_owner: null,
+          lease_until: null,
           last_status: t.lastStatus,
           last_error: t.lastError,
           updated_at: opts.now,
@@ -282,7 +297,7 @@ export async function findDelivery(db: Db, accountId: string, id: number): Promi
 export async function retryDelivery(db: Db, accountId: string, id: number, now: number): Promise<boolean> {
   const res = await db
     .updateTable('deliveries')
-    .set({ state: 'pending', next_attempt_at: now, lease_owner: null, completed_at: null, updated_at: now })
+    .set({ state: 'pending', next_attempt_at: now, lease_owner: null, lease_until: null, completed_at: null, updated_at: now })
     .where('account_id', '=', accountId)
     .where('id', '=', id)
     .where((eb) => eb.or([eb('state', 'in', ['delivered', 'failed']), eb.and([eb('state', '=', 'pending'), eb('lease_owner', 'is', null)])]))
@@ -301,7 +316,7 @@ export async function requeueFailedDeliveries(
 ): Promise<number> {
   const res = await db
     .updateTable('deliveries')
-    .set({ state: held ? 'held' : 'pending', next_attempt_at: now, lease_owner: null, completed_at: null, updated_at: now })
+    .set({ state: held ? 'held' : 'pending', next_attempt_at: now, lease_owner: null, lease_until: null, completed_at: null, updated_at: now })
     .where('account_id', '=', accountId)
     .where('callback_id', '=', callbackId)
     .where('state', '=', 'failed')
@@ -337,7 +352,7 @@ export async function releaseHeldDeliveries(db: Db, callbackId: string, now: num
 export async function failOwedDeliveries(db: Db, callbackId: string, reason: string, now: number): Promise<number> {
   const res = await db
     .updateTable('deliveries')
-    .set({ state: 'failed', last_error: reason, lease_owner: null, updated_at: now, completed_at: now })
+    .set({ state: 'failed', last_error: reason, lease_owner: null, lease_until: null, updated_at: now, completed_at: now })
     .where('callback_id', '=', callbackId)
     .where('state', 'in', ['pending', 'held'])
     .executeTakeFirst();
@@ -348,7 +363,10 @@ export async function failOwedDeliveries(db: Db, callbackId: string, reason: str
 export async function queueStats(db: Db): Promise<{ depth: number; oldestDueAt: number | null }> {
   const row = await db
     .selectFrom('deliveries')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('next_attempt_at').as('oldest')])
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.min(eb.case().when('lease_owner', 'is', null).then(eb.ref('next_attempt_at')).end()).as('oldest'),
+    ])
     .where('state', '=', PENDING)
     .executeTakeFirstOrThrow();
   return { depth: Number(row.n), oldestDueAt: row.oldest === null ? null : Number(row.oldest) };

@@ -1,6 +1,9 @@
 import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 import type { Capabilities } from './capabilities.js';
 
+/** Percent of a deliveries page PostgreSQL fills with new rows (see 0005). */
+export const DELIVERIES_FILLFACTOR = 50;
+
 /**
  * Append-only, ordered migrations. Never edit one that has shipped: add the next. Each starts with a
  * one-line reason. Kysely's Migrator runs them under its lock (an advisory lock on PostgreSQL).
@@ -240,6 +243,24 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
     '0004_profiles': {
       async up(db: Kysely<any>) {
         await db.schema.alterTable('callbacks').addColumn('channel', 'text').execute();
+      },
+    },
+    // 0005: a lease's end in a column of its own, which no index holds (it was next_attempt_at,
+    // which the queue index holds: every claim rewrote the delivery's index entries).
+    '0005_lease_until': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('deliveries').addColumn('lease_until', 'bigint').execute();
+        // Leases taken before: their end was next_attempt_at; the claim time (updated_at) becomes the due time again.
+        await db
+          .updateTable('deliveries')
+          .set({ lease_until: sql.ref('next_attempt_at'), next_attempt_at: sql.ref('updated_at') })
+          .where('state', '=', 'pending')
+          .where('lease_owner', 'is not', null)
+          .execute();
+        // PostgreSQL writes an updated row anew, on the same page (heap-only, no new index entries)
+        // only where the page has room: a claim updates every row of a page at once, so pages are
+        // filled half, leaving room for each row's leased version. (Pages written from now on.)
+        if (caps.fillFactor) await sql`alter table deliveries set (fillfactor = ${sql.lit(DELIVERIES_FILLFACTOR)})`.execute(db);
       },
     },
   };

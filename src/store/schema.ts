@@ -89,14 +89,20 @@ export interface DeliveriesTable {
   event_id: string;
   callback_id: string;
   /**
-   * pending: owed, due at next_attempt_at. A claimed delivery stays pending with lease_owner set and
-   * next_attempt_at moved to the lease expiry, so a dead worker's deliveries fall due again by
-   * themselves. held: its callback is disabled. delivered / failed: final.
+   * pending: owed, due at next_attempt_at. A claimed delivery stays pending with lease_owner and
+   * lease_until set (its next_attempt_at, already past, is left as it is), and falls due again by
+   * itself when the lease runs out, so a dead worker's deliveries are not lost. held: its callback is
+   * disabled. delivered / failed: final.
    */
   state: DeliveryState;
   attempts: number;
   next_attempt_at: number;
   lease_owner: string | null;
+  /**
+   * When the lease of lease_owner ends. No index holds it, nor lease_owner: claiming, renewing and
+   * handing back a lease then rewrite no index entry (on PostgreSQL, a heap-only update).
+   */
+  lease_until: number | null;
   /** Room for per-key ordering: events with the same key reach a callback in ingest order. */
   ordering_key: string | null;
   last_status: number | null;

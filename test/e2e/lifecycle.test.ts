@@ -103,12 +103,12 @@ for (const backend of BACKENDS) {
 
       const store = await openStore(url);
       try {
-        const rows = await store.db.selectFrom('deliveries').select(['event_id', 'state', 'attempts', 'lease_owner']).execute();
+        const rows = await store.db.selectFrom('deliveries').select(['event_id', 'state', 'attempts', 'lease_owner', 'lease_until']).execute();
         expect(rows).toHaveLength(10);
         const sent = new Set(receiver.received.map((r) => String(r.headers['webhook-id'])));
         for (const row of rows) {
-          if (sent.has(row.event_id)) expect(row).toMatchObject({ state: 'delivered', attempts: 1, lease_owner: null });
-          else expect(row).toMatchObject({ state: 'pending', attempts: 0, lease_owner: null });
+          if (sent.has(row.event_id)) expect(row).toMatchObject({ state: 'delivered', attempts: 1, lease_owner: null, lease_until: null });
+          else expect(row).toMatchObject({ state: 'pending', attempts: 0, lease_owner: null, lease_until: null });
         }
         const leased = await store.db.selectFrom('deliveries').select('id').where('lease_owner', 'is not', null).execute();
         expect(leased).toEqual([]);
@@ -238,9 +238,11 @@ for (const backend of BACKENDS) {
       const now = Date.now();
       const dExpired = (await deliveriesOf(t, expired))[0]!;
       const dLive = (await deliveriesOf(t, live))[0]!;
-      await db.updateTable('deliveries').set({ lease_owner: 'dead', next_attempt_at: now - 1000 }).where('id', '=', dExpired.id).execute();
+      // (Claimed a minute ago, when they were due.)
+      const claimedAt = now - 60_000;
+      await db.updateTable('deliveries').set({ lease_owner: 'dead', lease_until: now - 1000, next_attempt_at: claimedAt }).where('id', '=', dExpired.id).execute();
       const liveUntil = now + 1200;
-      await db.updateTable('deliveries').set({ lease_owner: 'dead', next_attempt_at: liveUntil }).where('id', '=', dLive.id).execute();
+      await db.updateTable('deliveries').set({ lease_owner: 'dead', lease_until: liveUntil, next_attempt_at: claimedAt }).where('id', '=', dLive.id).execute();
 
       const a = await waitForDelivery(t, expired, { timeoutMs: 3000 });
       expect(a.state).toBe('delivered');

@@ -85,6 +85,7 @@ for (const backend of BACKENDS) {
       attempts: 0,
       next_attempt_at: 1,
       lease_owner: leaseOwner,
+      lease_until: leaseOwner === null ? null : 2,
       ordering_key: null,
       last_status: null,
       last_error: null,
@@ -105,7 +106,7 @@ for (const backend of BACKENDS) {
       });
       expect(got).toEqual([{ id: expect.any(Number), event_id: 'evt_sets_ok', callback_id: 'cb_leased' }]);
       const row = await store.db.selectFrom('deliveries').selectAll().where('id', '=', got[0]!.id).executeTakeFirstOrThrow();
-      expect(row.lease_owner).toBe('wrk_1');
+      expect(row).toMatchObject({ lease_owner: 'wrk_1', lease_until: 2 });
       expect(await countFor('evt_sets_ok')).toEqual({ events: 1, deliveries: 3 });
     });
 
