@@ -13,7 +13,7 @@ export interface Capabilities {
   multiProcess: boolean;
   /** Bound parameters one statement may carry. */
   maxParameters: number;
-  /** A bound parameter may be an array (a column's values for a bulk insert through `unnest`). */
+  /** A bound parameter may be an array (`id = any($1)`), and a JSON one read as rows (bulk inserts through `json_to_recordset`). */
   arrayParameters: boolean;
   /** Column type of an auto-incrementing primary key. */
   serialPrimaryKey: 'integer' | 'bigserial';
