@@ -1,4 +1,4 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, type Compilable } from 'kysely';
 import type { Db } from './db.js';
 import type { Capabilities } from './capabilities.js';
 import { MAX_PIECE, powerOfTwoPieces } from './pieces.js';
@@ -98,6 +98,23 @@ export async function insertRowSets<R = never>(db: Db, caps: Capabilities, sets:
     texts.set(key, text);
   }
   const res = await db.executeQuery<R>(CompiledQuery.raw(text, params));
+  return res.rows;
+}
+
+/**
+ * Runs `query` (a data-modifying statement: the write that goes with the rows) with `set`'s rows
+ * inserted by the same statement, as a `with` part, where insertRowSets is atomic (PostgreSQL): one
+ * round trip instead of two. Elsewhere, inserts the rows first, then runs it, in the caller's
+ * transaction. Resolves with the query's rows.
+ */
+export async function insertRowsAlongside<R>(db: Db, caps: Capabilities, set: RowSet, query: Compilable<R>): Promise<R[]> {
+  const compiled = query.compile();
+  if (set.rows.length === 0 || !insertRowSetsIsAtomic(caps)) {
+    await insertRows<Record<string, unknown>>(db, caps, set.table, set.columns, set.rows as Record<string, unknown>[]);
+    return (await db.executeQuery(compiled)).rows;
+  }
+  const text = `with s as (${recordsetInsert(set.table, set.columns, compiled.parameters.length + 1)}) ${compiled.sql}`;
+  const res = await db.executeQuery<R>(CompiledQuery.raw(text, [...compiled.parameters, rowsJson(set.rows)]) as CompiledQuery<R>);
   return res.rows;
 }
 

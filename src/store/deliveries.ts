@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery, NewEvent } from './schema.js';
 import { inConditions } from './pieces.js';
-import { insertRowSets, insertRows, type Columns } from './bulk.js';
+import { insertRowSets, insertRows, insertRowsAlongside, type Columns } from './bulk.js';
 import { EVENT_COLUMNS } from './events.js';
 import type { Capabilities } from './capabilities.js';
 
@@ -215,13 +215,14 @@ export async function completeAttempts(
     if (group) group.push(t);
     else groups.set(key, [t]);
   }
-  // The caller runs this in one transaction (the worker: a relaxed one).
-  await insertRows(db, opts.caps, 'attempts', ATTEMPT_COLUMNS, opts.attempts);
+  // The caller runs this in one transaction (the worker: a relaxed one). The attempts go in with the
+  // first update (PostgreSQL: the same statement).
+  let attempts: readonly NewAttempt[] = opts.attempts;
   const changed = new Set<number>();
   for (const group of groups.values()) {
     const t = group[0]!;
     for (const cond of inConditions('id', group.map((g) => g.id), opts.caps)) {
-      const rows = await db
+      const update = db
         .updateTable('deliveries')
         .set({
           state: t.state,
@@ -236,11 +237,13 @@ export async function completeAttempts(
         })
         .where('lease_owner', '=', opts.owner)
         .where(cond)
-        .returning('id')
-        .execute();
+        .returning('id');
+      const rows = await insertRowsAlongside(db, opts.caps, { table: 'attempts', columns: ATTEMPT_COLUMNS, rows: attempts }, update);
+      attempts = [];
       for (const r of rows) changed.add(r.id);
     }
   }
+  await insertRows(db, opts.caps, 'attempts', ATTEMPT_COLUMNS, attempts);
   return changed;
 }
 

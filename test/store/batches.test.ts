@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
 import { findEventsByIds } from '../../src/store/events.js';
-import { insertEventsWithDeliveries } from '../../src/store/deliveries.js';
+import { completeAttempts, insertEventsWithDeliveries } from '../../src/store/deliveries.js';
 import { insertRowSetsIsAtomic } from '../../src/store/bulk.js';
 import type { Db } from '../../src/store/db.js';
-import type { NewDelivery, NewEvent } from '../../src/store/schema.js';
+import type { NewAttempt, NewDelivery, NewEvent } from '../../src/store/schema.js';
 
 // Bulk inserts (power-of-two statements on SQLite, one JSON parameter on PostgreSQL): every batch size must write and find
 // exactly its rows, on both backends.
@@ -134,6 +134,72 @@ for (const backend of BACKENDS) {
       if (insertRowSetsIsAtomic(store.caps)) await expect(write(store.db)).rejects.toThrow(/null/i);
       else await expect(store.db.transaction().execute(write)).rejects.toThrow(/null/i);
       expect(await countFor('evt_sets_bad')).toEqual({ events: 0, deliveries: 0 });
+    });
+
+    it('records every attempt of a batch and moves on only the deliveries still leased here, in groups of the same outcome', async () => {
+      const got = await insertEventsWithDeliveries(store.db, store.caps, {
+        events: [],
+        queued: [],
+        leased: [
+          delivery('evt_done_ok', 'cb_done', 'wrk_done'),
+          delivery('evt_done_retry', 'cb_done', 'wrk_done'),
+          delivery('evt_done_lost', 'cb_done', 'wrk_other'),
+        ],
+      });
+      const id = (eventId: string) => got.find((r) => r.event_id === eventId)!.id;
+      const attempt = (eventId: string, status: number): NewAttempt => ({
+        delivery_id: id(eventId),
+        account_id: 'acc_batches',
+        callback_id: 'cb_done',
+        event_id: eventId,
+        kind: 'delivery',
+        attempt: 1,
+        started_at: 10,
+        duration_ms: 1,
+        request_method: 'POST',
+        request_url: 'http://127.0.0.1:9/done',
+        request_headers: '{"content-type":"application/json"}',
+        request_body: '{"n":"\\"quoted\\""}',
+        response_status: status,
+        response_headers: '{}',
+        response_body: '',
+        error_class: null,
+        error_message: null,
+        outcome: status === 200 ? 'success' : 'failure',
+      });
+      const changed = await store.db.transaction().execute((trx) =>
+        completeAttempts(trx, {
+          owner: 'wrk_done',
+          now: 20,
+          caps: store.caps,
+          attempts: [attempt('evt_done_ok', 200), attempt('evt_done_retry', 500), attempt('evt_done_lost', 200)],
+          transitions: [
+            { id: id('evt_done_ok'), state: 'delivered', attempts: 1, nextAttemptAt: 20, lastStatus: 200, lastError: null },
+            { id: id('evt_done_retry'), state: 'pending', attempts: 1, nextAttemptAt: 5_000, lastStatus: 500, lastError: 'http_500' },
+            { id: id('evt_done_lost'), state: 'delivered', attempts: 1, nextAttemptAt: 20, lastStatus: 200, lastError: null },
+          ],
+        }),
+      );
+      expect([...changed].sort()).toEqual([id('evt_done_ok'), id('evt_done_retry')].sort());
+      const rows = await store.db
+        .selectFrom('deliveries')
+        .select(['event_id', 'state', 'lease_owner', 'lease_until', 'next_attempt_at'])
+        .where('callback_id', '=', 'cb_done')
+        .orderBy('event_id')
+        .execute();
+      expect(rows.map((r) => ({ ...r, lease_until: r.lease_until === null ? null : Number(r.lease_until), next_attempt_at: Number(r.next_attempt_at) }))).toEqual([
+        // Leased by another worker: its state stays that worker's.
+        { event_id: 'evt_done_lost', state: 'pending', lease_owner: 'wrk_other', lease_until: 2, next_attempt_at: 1 },
+        { event_id: 'evt_done_ok', state: 'delivered', lease_owner: null, lease_until: null, next_attempt_at: 20 },
+        { event_id: 'evt_done_retry', state: 'pending', lease_owner: null, lease_until: null, next_attempt_at: 5_000 },
+      ]);
+      // All three requests were sent: all three are recorded, the lost one too.
+      const recorded = await store.db.selectFrom('attempts').select(['event_id', 'response_status', 'request_body']).where('callback_id', '=', 'cb_done').orderBy('event_id').execute();
+      expect(recorded).toEqual([
+        { event_id: 'evt_done_lost', response_status: 200, request_body: '{"n":"\\"quoted\\""}' },
+        { event_id: 'evt_done_ok', response_status: 200, request_body: '{"n":"\\"quoted\\""}' },
+        { event_id: 'evt_done_retry', response_status: 500, request_body: '{"n":"\\"quoted\\""}' },
+      ]);
     });
   });
 }
