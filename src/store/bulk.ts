@@ -67,7 +67,7 @@ export interface RowSet {
 /**
  * Inserts rows into several tables, in order; with `returning`, resolves with those columns of the
  * last set's rows.
- *  - Where the backend takes arrays (PostgreSQL): ONE statement, each earlier set a data-modifying
+ *  - On PostgreSQL (insertRowSetsIsAtomic): ONE statement, each earlier set a data-modifying
  *    `with` part of the last set's insert. A statement is atomic by itself, so a caller that needs
  *    nothing else in the transaction can run it with none: one round trip instead of begin, an
  *    insert per table and commit.
@@ -85,19 +85,15 @@ export async function insertRowSets<R = never>(db: Db, caps: Capabilities, sets:
     }
     return out;
   }
-  const params: string[] = [];
-  const parts = used.map((set) => {
-    params.push(rowsJson(set.rows));
-    return recordsetInsert(set.table, set.columns, params.length);
-  });
   const key = `sets|${used.map((s) => `${s.table}:${Object.keys(s.columns).join(',')}`).join('|')}|${returning.join(',')}`;
   let text = texts.get(key);
   if (!text) {
+    const parts = used.map((set, i) => recordsetInsert(set.table, set.columns, i + 1));
     const last = parts.pop()!;
     text = `with ${parts.map((part, i) => `s${i} as (${part})`).join(', ')} ${last}${returningClause(returning)}`;
     texts.set(key, text);
   }
-  const res = await db.executeQuery<R>(CompiledQuery.raw(text, params));
+  const res = await db.executeQuery<R>(CompiledQuery.raw(text, used.map((set) => rowsJson(set.rows))));
   return res.rows;
 }
 
