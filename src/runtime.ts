@@ -56,7 +56,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   const log = opts.log ?? createLogger(config.logLevel);
   // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
   setMasterKey(config.masterKey);
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
   try {
     await migrateToLatest(store);
   } catch (err) {

@@ -3,6 +3,8 @@ import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { Logger } from 'pino';
+import { checkpointInBackground } from './checkpoint.js';
 import { POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -35,11 +37,20 @@ export interface Store {
 // int8 (bigint) columns hold epoch milliseconds and serial ids: well inside Number's exact range.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export async function openStore(url: string): Promise<Store> {
-  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url);
+export interface OpenOptions {
+  /**
+   * SQLite: copy the write-ahead log into the database file in a thread of its own rather than in
+   * commits (see checkpointInBackground), logging a failure of that thread here. For the serving
+   * process; short-lived ones (migrate, tests of the store) leave it to SQLite.
+   */
+  checkpointThread?: { log: Logger };
 }
 
-function openSqlite(path: string): Store {
+export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
+  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), opts) : openPostgres(url);
+}
+
+function openSqlite(path: string, opts: OpenOptions): Store {
   const file = path === ':memory:' || path === '' ? ':memory:' : resolve(path);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const database = new SqliteDatabase(file);
@@ -50,6 +61,7 @@ function openSqlite(path: string): Store {
   database.pragma('cache_size = -16384');
   database.pragma('temp_store = MEMORY');
   cacheStatements(database);
+  const stopCheckpoints = file !== ':memory:' && opts.checkpointThread ? checkpointInBackground(database, file, opts.checkpointThread.log) : undefined;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
     db,
@@ -71,7 +83,10 @@ function openSqlite(path: string): Store {
         }
       }),
     currentSchema: async () => undefined,
-    close: () => db.destroy(),
+    close: async () => {
+      await stopCheckpoints?.();
+      await db.destroy();
+    },
   };
 }
 
