@@ -57,7 +57,7 @@ const MAX_CLAIM = 1000;
  * Finished attempts wait this long for company before they are recorded (one commit for many); a
  * lane running low on claimed deliveries, or a wake from ingest, does not wait.
  */
-const CYCLE_DELAY_MS = 10;
+const CYCLE_DELAY_MS = 25;
 /** Recorded at once, without waiting, when this many attempts have finished. */
 const CYCLE_FULL = 512;
 /** Claimed ahead per callback, beyond what it may have in flight: at most this many. */
