@@ -23,12 +23,12 @@ async function until(check: () => boolean, ms = 5000): Promise<boolean> {
   return check();
 }
 
-/** About 2 MiB in one commit: 500 pages, half of what makes a commit checkpoint by itself. */
-async function writeAbout500Pages(store: Store): Promise<void> {
-  await sql`create table filler (id integer primary key, body text not null)`.execute(store.db);
+/** `pages` pages of 4 KiB in one commit, into a table of their own. */
+async function writePages(store: Store, pages: number): Promise<void> {
+  await sql`create table if not exists filler (id integer primary key, body text not null)`.execute(store.db);
   const body = 'x'.repeat(4000);
   await store.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < 500; i++) await sql`insert into filler (body) values (${body})`.execute(trx);
+    for (let i = 0; i < pages; i++) await sql`insert into filler (body) values (${body})`.execute(trx);
   });
 }
 
@@ -42,16 +42,20 @@ describe('SQLite WAL checkpoints in a thread of their own', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('copies committed pages into the database file without a commit doing it', async () => {
+  it('copies the log into the database file once 1,000 pages wait, without a commit doing it', async () => {
     const { log, lines } = capturingLog();
     const store = await openStore(`sqlite:${file}`, { checkpointThread: { log } });
     try {
       const limit = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(store.db);
       expect(limit.rows[0]?.wal_autocheckpoint).toBe(BACKSTOP_CHECKPOINT_PAGES);
       const before = statSync(file).size;
-      await writeAbout500Pages(store);
-      // Only a checkpoint writes to the database file itself; no commit here reached a threshold.
-      expect(await until(() => statSync(file).size >= before + 2_000_000)).toBe(true);
+      // Below SQLite's own threshold the thread leaves the log alone (a checkpoint costs two syncs).
+      await writePages(store, 500);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(statSync(file).size).toBeLessThan(before + 100_000);
+      // Past it, only a checkpoint writes to the database file; this commit's threshold is 10,000.
+      await writePages(store, 700);
+      expect(await until(() => statSync(file).size >= before + 4_800_000)).toBe(true);
       expect(lines).toEqual([]);
     } finally {
       await store.close();
@@ -60,14 +64,15 @@ describe('SQLite WAL checkpoints in a thread of their own', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
   });
 
-  it('without the thread the same commit leaves its pages in the log', async () => {
+  it('with the same threshold and no thread, the pages stay in the log', async () => {
     const store = await openStore(`sqlite:${file}`);
     try {
+      await sql.raw(`pragma wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`).execute(store.db);
       const before = statSync(file).size;
-      await writeAbout500Pages(store);
-      await new Promise((r) => setTimeout(r, 500));
+      await writePages(store, 1200);
+      await new Promise((r) => setTimeout(r, 300));
       expect(statSync(file).size).toBeLessThan(before + 100_000);
-      expect(statSync(`${file}-wal`).size).toBeGreaterThan(2_000_000);
+      expect(statSync(`${file}-wal`).size).toBeGreaterThan(4_800_000);
     } finally {
       await store.close();
     }
