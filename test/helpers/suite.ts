@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Backend } from './backends.js';
 import { TestReceiver } from './receiver.js';
 import { startTestRelay, type TestRelay } from './relay.js';
+import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
 
 /**
  * The usual frame of an end-to-end suite: one relay on a fresh database of `backend` for the file,
@@ -37,4 +38,29 @@ export function useRelaySuite(
       return (await t!.newTenant(`${name}-${backend.name}`)).auth;
     },
   };
+}
+
+/**
+ * The frame of a store suite: a store on a fresh database of `backend` for the file, handed to
+ * `onOpen` once `prepare` has brought its schema where the suite wants it (default: up to date);
+ * closed and its database dropped after the suite.
+ */
+export function useStore(
+  backend: Backend,
+  onOpen: (store: Store) => void,
+  prepare: (store: Store) => Promise<unknown> = migrateToLatest,
+): void {
+  let store: Store | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const created = await backend.create();
+    drop = created.drop;
+    store = await openStore(created.url);
+    await prepare(store);
+    onOpen(store);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await drop?.();
+  });
 }

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
-import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
+import { useStore } from '../helpers/suite.js';
+import type { Db, Store } from '../../src/store/db.js';
 import { findEventsByIds } from '../../src/store/events.js';
 import { completeAttempts, insertEventsWithDeliveries } from '../../src/store/deliveries.js';
 import { insertRowSetsIsAtomic } from '../../src/store/bulk.js';
-import type { Db } from '../../src/store/db.js';
 import type { NewAttempt, NewDelivery, NewEvent } from '../../src/store/schema.js';
 
 // Bulk inserts (power-of-two statements on SQLite, one JSON parameter on PostgreSQL): every batch size must write and find
@@ -12,19 +12,7 @@ import type { NewAttempt, NewDelivery, NewEvent } from '../../src/store/schema.j
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`batched statements on ${backend.name}`, () => {
     let store: Store;
-    let drop: () => Promise<void>;
-
-    beforeAll(async () => {
-      const created = await backend.create();
-      drop = created.drop;
-      store = await openStore(created.url);
-      await migrateToLatest(store);
-    });
-
-    afterAll(async () => {
-      await store.close();
-      await drop();
-    });
+    useStore(backend, (s) => (store = s));
 
     const event = (id: string): NewEvent => ({
       id,

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { BACKENDS } from '../helpers/backends.js';
-import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
+import { useStore } from '../helpers/suite.js';
+import type { Store } from '../../src/store/db.js';
 import { claimDueDeliveries, claimStatement, insertEventsWithDeliveries, nextDueTime } from '../../src/store/deliveries.js';
 import type { NewDelivery } from '../../src/store/schema.js';
 
@@ -13,7 +14,6 @@ const BACKLOG = 20_000;
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`claims on ${backend.name}`, () => {
     let store: Store;
-    let drop: () => Promise<void>;
 
     const delivery = (n: number, state: 'delivered' | 'pending', callbackId = 'cb_claims'): NewDelivery => ({
       account_id: 'acc_claims',
@@ -32,11 +32,9 @@ for (const backend of BACKENDS) {
       completed_at: state === 'delivered' ? 1_000 + n : null,
     });
 
+    useStore(backend, (s) => (store = s));
+
     beforeAll(async () => {
-      const created = await backend.create();
-      drop = created.drop;
-      store = await openStore(created.url);
-      await migrateToLatest(store);
       const history = Array.from({ length: HISTORY }, (_, i) => delivery(i, 'delivered'));
       // A backlog all due at once, on a callback of its own.
       const backlog = Array.from({ length: BACKLOG }, (_, i) => ({ ...delivery(HISTORY + i, 'pending', 'cb_backlog'), next_attempt_at: 500 }));
@@ -46,11 +44,6 @@ for (const backend of BACKENDS) {
       await insertEventsWithDeliveries(store.db, store.caps, { events: [], queued: Array.from({ length: 30 }, (_, i) => delivery(29 - i, 'pending')), leased: [] });
       await insertEventsWithDeliveries(store.db, store.caps, { events: [], queued: Array.from({ length: 5 }, (_, i) => delivery(i, 'pending', 'cb_other')), leased: [] });
       await sql`analyze`.execute(store.db);
-    });
-
-    afterAll(async () => {
-      await store.close();
-      await drop();
     });
 
     const opts = { owner: 'wrk_claims', callbackId: 'cb_claims', now: 1_020, leaseUntil: 99_000, limit: 8 };

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Migrator, sql } from 'kysely';
 import { BACKENDS } from '../helpers/backends.js';
-import { migrateToLatest, openStore, type Store } from '../../src/store/db.js';
+import { useStore } from '../helpers/suite.js';
+import { migrateToLatest, type Store } from '../../src/store/db.js';
 import { DELIVERIES_FILLFACTOR, migrations } from '../../src/store/migrations.js';
 import { nextDueTime } from '../../src/store/deliveries.js';
 
@@ -9,12 +10,8 @@ import { nextDueTime } from '../../src/store/deliveries.js';
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`migration 0005 (lease_until) on ${backend.name}`, () => {
     let store: Store;
-    let drop: () => Promise<void>;
-
-    beforeAll(async () => {
-      const created = await backend.create();
-      drop = created.drop;
-      store = await openStore(created.url);
+    // Up to 0004, a lease taken the way it was then, and then the upgrade.
+    useStore(backend, (s) => (store = s), async (store) => {
       const migrationTableSchema = await store.currentSchema();
       const migrator = new Migrator({
         db: store.db,
@@ -44,11 +41,6 @@ for (const backend of BACKENDS) {
         .values([row('evt_leased', 'wrk_old', 32_000), row('evt_free', null, 40_000), row('evt_done', null, 3_000, 'delivered')])
         .execute();
       await migrateToLatest(store);
-    });
-
-    afterAll(async () => {
-      await store.close();
-      await drop();
     });
 
     it('moves a lease taken before to lease_until, the delivery due again from its claim time', async () => {
