@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { inSnapshot } from './snapshot.js';
 import type { AttemptRow, NewAttempt } from './schema.js';
 
 export async function insertAttempt(db: Db, row: NewAttempt): Promise<number> {
@@ -54,17 +55,17 @@ export async function listCallbackCalls(
   offset: number,
   limit: number,
 ): Promise<{ rows: CallRow[]; total: number }> {
-  let q = db
-    .selectFrom('attempts as a')
-    .leftJoin('events as e', 'e.id', 'a.event_id')
-    .where('a.account_id', '=', accountId)
-    .where('a.callback_id', '=', callbackId)
-    .where('a.kind', '=', 'delivery');
-  if (status === 'SUCCESS') q = q.where('a.outcome', '=', 'success');
-  else if (status === 'FAILED') q = q.where('a.outcome', '!=', 'success').where('a.handled', '=', 0);
-  else if (status === 'HANDLED') q = q.where('a.handled', '=', 1);
-  const [rows, total] = await Promise.all([
-    q
+  return inSnapshot(db, async (trx) => {
+    let q = trx
+      .selectFrom('attempts as a')
+      .leftJoin('events as e', 'e.id', 'a.event_id')
+      .where('a.account_id', '=', accountId)
+      .where('a.callback_id', '=', callbackId)
+      .where('a.kind', '=', 'delivery');
+    if (status === 'SUCCESS') q = q.where('a.outcome', '=', 'success');
+    else if (status === 'FAILED') q = q.where('a.outcome', '!=', 'success').where('a.handled', '=', 0);
+    else if (status === 'HANDLED') q = q.where('a.handled', '=', 1);
+    const rows = await q
       .select([
         'a.id',
         'a.event_id',
@@ -85,10 +86,10 @@ export async function listCallbackCalls(
       .orderBy('a.id', 'desc')
       .offset(offset)
       .limit(limit)
-      .execute(),
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows: rows.map((r) => ({ ...r, id: Number(r.id) })), total: Number(total.n) };
+      .execute();
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows: rows.map((r) => ({ ...r, id: Number(r.id) })), total: Number(total.n) };
+  });
 }
 
 /** Marks failed calls of a callback handled; returns how many changed. */

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { inSnapshot } from './snapshot.js';
 import type { CallbackRow, CallbacksTable, NewCallback } from './schema.js';
 import { sql, type Updateable } from 'kysely';
 
@@ -29,24 +30,24 @@ export async function listCallbacks(
   offset: number,
   limit: number,
 ): Promise<{ rows: CallbackRow[]; total: number }> {
-  let q = db.selectFrom('callbacks').where('account_id', '=', accountId);
-  if (filter.title !== undefined) {
-    // Case-insensitive substring on every backend; ESCAPE makes % and _ literal (SQLite has no default escape).
-    const pattern = `%${filter.title.replace(/[%_\\]/g, '\\$&')}%`;
-    q = q.where(sql<boolean>`lower(${sql.ref('title')}) like lower(${pattern}) escape '\\'`);
-  }
-  if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
-  if (filter.format !== undefined) q = q.where('format', '=', filter.format);
-  if (filter.method !== undefined) q = q.where('method', '=', filter.method);
-  if (filter.channel !== undefined) q = q.where('channel', '=', filter.channel);
-  if (filter.apiUser !== undefined) q = q.where('api_user', '=', filter.apiUser);
-  if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
-  if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
-  const [rows, total] = await Promise.all([
-    q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute(),
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(total.n) };
+  return inSnapshot(db, async (trx) => {
+    let q = trx.selectFrom('callbacks').where('account_id', '=', accountId);
+    if (filter.title !== undefined) {
+      // Case-insensitive substring on every backend; ESCAPE makes % and _ literal (SQLite has no default escape).
+      const pattern = `%${filter.title.replace(/[%_\\]/g, '\\$&')}%`;
+      q = q.where(sql<boolean>`lower(${sql.ref('title')}) like lower(${pattern}) escape '\\'`);
+    }
+    if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
+    if (filter.format !== undefined) q = q.where('format', '=', filter.format);
+    if (filter.method !== undefined) q = q.where('method', '=', filter.method);
+    if (filter.channel !== undefined) q = q.where('channel', '=', filter.channel);
+    if (filter.apiUser !== undefined) q = q.where('api_user', '=', filter.apiUser);
+    if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
+    const rows = await q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute();
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(total.n) };
+  });
 }
 
 /** Every callback of every account: the routing cache's source. */

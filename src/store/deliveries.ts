@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { inSnapshot } from './snapshot.js';
 import type { DeliveryRow, DeliveryState, NewAttempt, NewDelivery, NewEvent } from './schema.js';
 import { inConditions } from './pieces.js';
 import { insertRowSets, insertRows, insertRowsAlongside, type Columns } from './bulk.js';
@@ -265,21 +266,21 @@ export async function listDeliveries(
   offset: number,
   limit: number,
 ): Promise<{ rows: DeliveryWithEvent[]; total: number }> {
-  let q = db
-    .selectFrom('deliveries as d')
-    .innerJoin('events as e', 'e.id', 'd.event_id')
-    .where('d.account_id', '=', accountId);
-  if (filter.callbackId !== undefined) q = q.where('d.callback_id', '=', filter.callbackId);
-  if (filter.state !== undefined) q = q.where('d.state', '=', filter.state);
-  if (filter.eventType !== undefined) q = q.where('e.type', '=', filter.eventType);
-  if (filter.eventId !== undefined) q = q.where('d.event_id', '=', filter.eventId);
-  if (filter.createdFrom !== undefined) q = q.where('d.created_at', '>=', filter.createdFrom);
-  if (filter.createdTo !== undefined) q = q.where('d.created_at', '<', filter.createdTo);
-  const [rows, total] = await Promise.all([
-    q.selectAll('d').select('e.type as event_type').orderBy('d.id', 'desc').offset(offset).limit(limit).execute(),
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(total.n) };
+  return inSnapshot(db, async (trx) => {
+    let q = trx
+      .selectFrom('deliveries as d')
+      .innerJoin('events as e', 'e.id', 'd.event_id')
+      .where('d.account_id', '=', accountId);
+    if (filter.callbackId !== undefined) q = q.where('d.callback_id', '=', filter.callbackId);
+    if (filter.state !== undefined) q = q.where('d.state', '=', filter.state);
+    if (filter.eventType !== undefined) q = q.where('e.type', '=', filter.eventType);
+    if (filter.eventId !== undefined) q = q.where('d.event_id', '=', filter.eventId);
+    if (filter.createdFrom !== undefined) q = q.where('d.created_at', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) q = q.where('d.created_at', '<', filter.createdTo);
+    const rows = await q.selectAll('d').select('e.type as event_type').orderBy('d.id', 'desc').offset(offset).limit(limit).execute();
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(total.n) };
+  });
 }
 
 export async function findDelivery(db: Db, accountId: string, id: number): Promise<DeliveryWithEvent | undefined> {

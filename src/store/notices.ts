@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { inSnapshot } from './snapshot.js';
 import type { AccountSettingsRow, CallbackNotificationsRow, NewNotice, NoticeRow } from './schema.js';
 
 export async function insertNotices(db: Db, rows: NewNotice[]): Promise<void> {
@@ -18,14 +19,14 @@ export async function listNotices(
   offset: number,
   limit: number,
 ): Promise<{ rows: NoticeRow[]; total: number }> {
-  let q = db.selectFrom('notices').where('account_id', '=', accountId);
-  if (filter.callbackId !== undefined) q = q.where('callback_id', '=', filter.callbackId);
-  if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
-  const [rows, total] = await Promise.all([
-    q.selectAll().orderBy('id', 'desc').offset(offset).limit(limit).execute(),
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(total.n) };
+  return inSnapshot(db, async (trx) => {
+    let q = trx.selectFrom('notices').where('account_id', '=', accountId);
+    if (filter.callbackId !== undefined) q = q.where('callback_id', '=', filter.callbackId);
+    if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+    const rows = await q.selectAll().orderBy('id', 'desc').offset(offset).limit(limit).execute();
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(total.n) };
+  });
 }
 
 export async function findCallbackNotifications(db: Db, callbackId: string): Promise<CallbackNotificationsRow | undefined> {

@@ -34,16 +34,15 @@ for (const backend of BACKENDS) {
       };
       const a = await t.newTenant(`dead-${backend.name}`);
       const b = await t.newTenant(`healthy-${backend.name}`);
-      await createCallback(t, { title: 'A (dead)', url: dead.url, timeout: 5 }, a.auth);
+      // A's attempts cannot time out during the test: B is prompt if it is served while all of them still wait.
+      await createCallback(t, { title: 'A (dead)', url: dead.url, timeout: 60 }, a.auth);
       await createCallback(t, { title: 'B (healthy)', url: healthy.url }, b.auth);
 
-      const startA = Date.now();
       const evA = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 60 }, (_, i) => ({ type: 'sms.delivered', data: { a: i } })) }, { auth: a.auth });
       expect(evA.status).toBe(202);
       // A's receiver now holds its share of the worker: exactly the per-callback cap.
-      await dead.waitForCount(CALLBACK_CAP, 3000);
+      await dead.waitForCount(CALLBACK_CAP);
 
-      const startB = Date.now();
       const idsB: string[] = [];
       // Several requests (not one batch), so B's deliveries come due while A's are still waiting.
       for (let round = 0; round < 4; round++) {
@@ -51,11 +50,7 @@ for (const backend of BACKENDS) {
         expect(evB.status).toBe(202);
         idsB.push(...(evB.body.ids as string[]));
       }
-      await healthy.waitFor((r) => idsB.every((id) => receivedFor(r, id).length > 0), 3000, 'all of B');
-      const lastB = Math.max(...healthy.received.map((r) => r.at));
-      // Promptly: well before A's first timeout (5 s after A's requests went out).
-      expect(lastB - startB).toBeLessThan(2000);
-      expect(lastB).toBeLessThan(startA + 5000);
+      await healthy.waitFor((r) => idsB.every((id) => receivedFor(r, id).length > 0), 10_000, 'all of B');
       expect(healthy.received).toHaveLength(idsB.length);
 
       // A never had more than its cap in flight, and none of its attempts has ended yet.
@@ -67,7 +62,6 @@ for (const backend of BACKENDS) {
       expect((listA.body.data as { state: string; attempts: number }[]).every((d) => d.state === 'pending' && d.attempts === 0)).toBe(true);
       // B's attempts are recorded as delivered (moments after the receiver saw them).
       await waitUntil(async () => (await t.api('GET', '/v1/deliveries?state=delivered&limit=1', undefined, { auth: b.auth })).body.total === idsB.length, {
-        timeoutMs: 2000,
         what: "B's deliveries recorded as delivered",
       });
       // Stays capped for a while longer.

@@ -4,6 +4,7 @@ import { TestReceiver } from '../helpers/receiver.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { createCallback, deliveriesOf, postEvent, receivedFor, sleep, waitForDelivery, waitUntil } from '../helpers/e2e.js';
 import { openStore } from '../../src/store/db.js';
+import { FakeClock } from '../../src/lib/clock.js';
 
 /** Disable/enable, graceful shutdown and lease expiry: what happens to deliveries around a worker. */
 for (const backend of BACKENDS) {
@@ -16,8 +17,8 @@ for (const backend of BACKENDS) {
       drops.push(db.drop);
       return db.url;
     };
-    const relayOn = async (url: string, overrides: Parameters<typeof startTestRelay>[1] = {}) => {
-      const t = await startTestRelay(url, overrides);
+    const relayOn = async (url: string, overrides: Parameters<typeof startTestRelay>[1] = {}, opts: Parameters<typeof startTestRelay>[2] = {}) => {
+      const t = await startTestRelay(url, overrides, opts);
       relays.push(t);
       return t;
     };
@@ -25,6 +26,23 @@ for (const backend of BACKENDS) {
       const r = await new TestReceiver().start();
       receivers.push(r);
       return r;
+    };
+    /**
+     * Answers the requests a receiver holds once the relay's worker has begun to stop (so the worker
+     * sends nothing more): right then, or a moment later (after the shutdown has had time to go on).
+     */
+    const answerWhenStopping = (t: TestRelay, unanswered: (() => void)[], when: 'at once' | 'later') => {
+      const worker = t.relay.worker!;
+      const stop = worker.stop.bind(worker);
+      worker.stop = (deadlineMs) => {
+        const stopping = stop(deadlineMs);
+        const answerAll = () => {
+          for (const answer of unanswered.splice(0)) answer();
+        };
+        if (when === 'at once') answerAll();
+        else setTimeout(answerAll, 100);
+        return stopping;
+      };
     };
     afterAll(async () => {
       for (const r of receivers) await r.close();
@@ -79,26 +97,25 @@ for (const backend of BACKENDS) {
       const url = await freshDb();
       const t = await relayOn(url, { callbackConcurrency: 4, shutdownTimeoutMs: 5000 });
       const receiver = await newReceiver();
+      // The receiver answers only once the shutdown has begun, a moment after it.
       let answered = 0;
+      const unanswered: (() => void)[] = [];
       receiver.behaviour = (_req, res) => {
-        setTimeout(() => {
+        unanswered.push(() => {
           answered++;
           res.end('ok');
-        }, 500);
+        });
       };
       await createCallback(t, { title: 'slow', url: receiver.url });
       const batch = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 10 }, (_, i) => ({ type: 'sms.delivered', data: { i } })) });
       expect(batch.status).toBe(202);
       const ids = batch.body.ids as string[];
-      await receiver.waitForCount(4, 3000);
-      expect(answered).toBe(0);
+      await receiver.waitForCount(4);
+      answerWhenStopping(t, unanswered, 'later');
 
-      const closing = Date.now();
       await t.close();
-      const took = Date.now() - closing;
       // It waited for the four answers instead of dropping them.
       expect(answered).toBe(4);
-      expect(took).toBeGreaterThanOrEqual(300);
       expect(receiver.received).toHaveLength(4);
 
       const store = await openStore(url);
@@ -138,21 +155,25 @@ for (const backend of BACKENDS) {
       // A success first: a callback that delivers gets deliveries claimed ahead of its slots.
       const first = await postEvent(t, { type: 'sms.delivered', data: { first: true } });
       expect((await waitForDelivery(t, first)).state).toBe('delivered');
+      // Requests are answered when the shutdown has begun, not before: the four in flight stay in flight.
       let answered = 0;
+      const unanswered: (() => void)[] = [];
       receiver.behaviour = (_req, res) => {
-        setTimeout(() => {
+        unanswered.push(() => {
           answered++;
           res.end('ok');
-        }, 400);
+        });
       };
       const batch = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 30 }, (_, i) => ({ type: 'sms.delivered', data: { i } })) });
       expect(batch.status).toBe(202);
-      await receiver.waitForCount(5, 3000);
+      await receiver.waitForCount(5);
       // More than the four in flight are leased to this worker: the read-ahead.
       const store = await openStore(url);
       try {
-        const leased = await store.db.selectFrom('deliveries').select('id').where('lease_owner', 'is not', null).execute();
-        expect(leased.length).toBeGreaterThan(4);
+        await waitUntil(async () => (await store.db.selectFrom('deliveries').select('id').where('lease_owner', 'is not', null).execute()).length > 4, {
+          what: 'deliveries claimed ahead of the four in flight',
+        });
+        answerWhenStopping(t, unanswered, 'at once');
         await t.close();
         expect(answered).toBe(4);
         expect(receiver.received).toHaveLength(5);
@@ -202,23 +223,37 @@ for (const backend of BACKENDS) {
     });
 
     it('an attempt that outlasts its lease keeps it: the heartbeat renews it, and the delivery is sent once', async ({ expect }) => {
-      // A 1.2 s lease, a receiver that answers after 3 s, and a sweep every 200 ms that would find the
-      // delivery due again the moment its lease ran out.
-      const t = await relayOn(await freshDb(), { leaseMs: 1200, sweepIntervalMs: 200, callbackConcurrency: 2 });
+      // A 1.2 s lease on the relay's fake clock, a receiver that answers only when told, and a sweep
+      // every 200 ms that would find the delivery due again the moment its lease ran out. The clock
+      // moves 1 s at a time, 3 s in all, each step waiting for the heartbeat to renew the lease.
+      const clock = new FakeClock(Date.now());
+      const t = await relayOn(await freshDb(), { leaseMs: 1200, sweepIntervalMs: 200, callbackConcurrency: 2 }, { clock });
       const receiver = await newReceiver();
-      receiver.behaviour = (_req, res) => setTimeout(() => res.end(), 3000);
+      const unanswered: (() => void)[] = [];
+      receiver.behaviour = (_req, res) => unanswered.push(() => res.end());
       await createCallback(t, { title: 'slow', url: receiver.url });
       const id = await postEvent(t, { type: 'sms.delivered', data: { slow: true } });
-      const d = await waitForDelivery(t, id, { timeoutMs: 8000 });
+      await receiver.waitForCount(1);
+      const leaseUntil = async () =>
+        (await t.relay.store.db.selectFrom('deliveries').select('lease_until').where('event_id', '=', id).executeTakeFirstOrThrow()).lease_until ?? 0;
+      for (let step = 0; step < 3; step++) {
+        clock.advance(1000);
+        await waitUntil(async () => (await leaseUntil()) >= clock.now() + 1000, { what: `the lease renewed at step ${step + 1}` });
+      }
+      // Sweeps ran all along (each step is five sweep intervals); none took the delivery back.
+      expect(receivedFor(receiver.received, id)).toHaveLength(1);
+      for (const answer of unanswered.splice(0)) answer();
+      const d = await waitForDelivery(t, id);
       expect(d.state).toBe('delivered');
       expect(d.attempts).toBe(1);
-      await sleep(300);
       expect(receivedFor(receiver.received, id)).toHaveLength(1);
     });
 
     it('a delivery leased by a dead worker is delivered once its lease runs out, not before', async ({ expect }) => {
-      // A dead worker announces nothing: its leases are found by the periodic sweep of the queue.
-      const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000], sweepIntervalMs: 200 });
+      // A dead worker announces nothing: its leases are found by the periodic sweep of the queue. The
+      // relay's clock is a fake one, so a lease runs out when the test says, however slow the machine.
+      const clock = new FakeClock(Date.now());
+      const t = await relayOn(await freshDb(), { retrySchedule: [0, 3_600_000], sweepIntervalMs: 200 }, { clock });
       const receiver = await newReceiver();
       receiver.behaviour = (req, res, i) => {
         res.statusCode = i < 2 ? 500 : 200;
@@ -235,27 +270,27 @@ for (const backend of BACKENDS) {
 
       // A worker that died holding them: one lease ran out a second ago, the other still runs 1.2 s.
       const db = t.relay.store.db;
-      const now = Date.now();
+      const now = clock.now();
       const dExpired = (await deliveriesOf(t, expired))[0]!;
       const dLive = (await deliveriesOf(t, live))[0]!;
       // (Claimed a minute ago, when they were due.)
       const claimedAt = now - 60_000;
       await db.updateTable('deliveries').set({ lease_owner: 'dead', lease_until: now - 1000, next_attempt_at: claimedAt }).where('id', '=', dExpired.id).execute();
-      const liveUntil = now + 1200;
-      await db.updateTable('deliveries').set({ lease_owner: 'dead', lease_until: liveUntil, next_attempt_at: claimedAt }).where('id', '=', dLive.id).execute();
+      await db.updateTable('deliveries').set({ lease_owner: 'dead', lease_until: now + 1200, next_attempt_at: claimedAt }).where('id', '=', dLive.id).execute();
 
-      const a = await waitForDelivery(t, expired, { timeoutMs: 3000 });
+      // A sweep interval passes: the sweep finds the lease that ran out.
+      clock.advance(200);
+      const a = await waitForDelivery(t, expired);
       expect(a.state).toBe('delivered');
       expect(a.attempts).toBe(2);
-      expect(receivedFor(receiver.received, expired)[1]!.at - now).toBeLessThan(1000);
       // The live lease is respected…
       expect((await deliveriesOf(t, live))[0]).toMatchObject({ state: 'pending', attempts: 1, in_flight: true });
       expect(receivedFor(receiver.received, live)).toHaveLength(1);
-      // …until it runs out.
-      const b = await waitForDelivery(t, live, { timeoutMs: 4000 });
+      // …until it runs out (the next sweep finds it).
+      clock.advance(1000);
+      const b = await waitForDelivery(t, live);
       expect(b.state).toBe('delivered');
       expect(b.attempts).toBe(2);
-      expect(receivedFor(receiver.received, live)[1]!.at).toBeGreaterThanOrEqual(liveUntil - 5);
       const row = await db.selectFrom('deliveries').select('lease_owner').where('id', '=', dLive.id).executeTakeFirstOrThrow();
       expect(row.lease_owner).toBeNull();
     });

@@ -131,7 +131,7 @@ for (const backend of BACKENDS) {
         // This backend's counts (they may include earlier transactions' not yet reported): the difference.
         const counts = async () => {
           const res = await sql<{ upd: string; hot: string }>`
-            select n_tup_upd as upd, n_tup_hot_upd as hot from pg_stat_xact_user_tables where relname = 'deliveries'`.execute(trx);
+            select n_tup_upd as upd, n_tup_hot_upd as hot from pg_stat_xact_user_tables where relname = 'deliveries' and schemaname = current_schema()`.execute(trx);
           return { updated: Number(res.rows[0]!.upd), hot: Number(res.rows[0]!.hot) };
         };
         const before = await counts();
