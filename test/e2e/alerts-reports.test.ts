@@ -125,7 +125,7 @@ for (const backend of BACKENDS) {
       };
       const okCb = await createCallback(t, { title: 'good', url: good.url });
       const badCb = await createCallback(t, { title: 'bad', url: bad.url, events: ['sms.sent'] });
-      for (const type of ['sms.delivered', 'sms.sent']) expect(['delivered', 'failed']).toContain((await waitForDelivery(t, await postEvent(t, { type, data: {} }), { timeoutMs: 5000, pred: (d) => d.state !== 'pending' })).state);
+      for (const type of ['sms.delivered', 'sms.sent']) expect(['delivered', 'failed']).toContain((await waitForDelivery(t, await postEvent(t, { type, data: {} }), { pred: (d) => d.state !== 'pending' })).state);
       await waitUntil(async () => (await t.api('GET', '/v1/deliveries?state=pending')).body.total === 0, { what: 'no owed deliveries' });
 
       expect(await t.relay.notify.reports.runDue()).toBe(0);

@@ -48,7 +48,7 @@ for (const backend of BACKENDS) {
 
       // Cool-down over: half-open, one probe. It fails: open again, for twice as long (60 s).
       clock.advance(30_000);
-      await receiver.waitForCount(4, 3000);
+      await receiver.waitForCount(4);
       await sleep(700);
       expect(receiver.received).toHaveLength(4);
       expect(await openUntil()).toBe(new Date(clock.now() + 60_000).toISOString());
@@ -63,7 +63,7 @@ for (const backend of BACKENDS) {
       // The next probe succeeds: the circuit closes and everything owed goes out.
       healthy = true;
       clock.advance(30_000);
-      for (const id of [first, ...later]) expect((await waitForDelivery(t, id, { timeoutMs: 5000 })).state).toBe('delivered');
+      for (const id of [first, ...later]) expect((await waitForDelivery(t, id)).state).toBe('delivered');
       expect(receiver.received).toHaveLength(7);
       const attempts = await Promise.all([first, ...later].map(async (id) => (await deliveriesOf(t, id))[0]!.attempts));
       // 3 failures + 1 failed probe + the delivery = 5 for the first; the others were only charged their one success.

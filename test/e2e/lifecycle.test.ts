@@ -142,7 +142,7 @@ for (const backend of BACKENDS) {
       // The next start takes the handed-back deliveries at once.
       receiver.behaviour = (_req, res) => res.end('ok');
       const restarted = await relayOn(url);
-      await receiver.waitFor((r) => ids.every((id) => receivedFor(r, id).length > 0), 3000, 'the other six');
+      await receiver.waitFor((r) => ids.every((id) => receivedFor(r, id).length > 0), 10_000, 'the other six');
       for (const id of ids) expect(receivedFor(receiver.received, id)).toHaveLength(1);
       for (const id of ids) expect((await waitForDelivery(restarted, id)).state).toBe('delivered');
     });
@@ -194,28 +194,34 @@ for (const backend of BACKENDS) {
       await createCallback(t, { title: 'a', url: receiver.url });
       await createCallback(t, { title: 'b', url: receiver.url });
       const first = await postEvent(t, { type: 'sms.delivered', data: { first: true } });
-      await receiver.waitFor((r) => receivedFor(r, first).length === 2, 3000, 'the first event at both callbacks');
+      await receiver.waitFor((r) => receivedFor(r, first).length === 2, 10_000, 'the first event at both callbacks');
+      // Held until the end: the four in flight stay in flight while the test looks at the claims.
       let active = 0;
       let most = 0;
+      const unanswered: (() => void)[] = [];
       receiver.behaviour = (_req, res) => {
         active++;
         most = Math.max(most, active);
-        setTimeout(() => {
+        unanswered.push(() => {
           active--;
           res.end('ok');
-        }, 400);
+        });
       };
       const batch = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 30 }, (_, i) => ({ type: 'sms.delivered', data: { i } })) });
       expect(batch.status).toBe(202);
-      await receiver.waitForCount(2 + 4, 3000);
+      await receiver.waitForCount(2 + 4);
       const store = await openStore(url);
       try {
         // Beyond the four in flight, both callbacks have deliveries claimed ahead.
         const leasedPending = () =>
           store.db.selectFrom('deliveries').select(['callback_id']).where('lease_owner', 'is not', null).where('state', '=', 'pending').execute();
-        await waitUntil(async () => (await leasedPending()).length > 8, { what: 'more than the four in flight leased', timeoutMs: 2000 });
+        await waitUntil(async () => (await leasedPending()).length > 8, { what: 'more than the four in flight leased' });
         expect(new Set((await leasedPending()).map((l) => l.callback_id)).size).toBe(2);
         // The read-ahead never puts more in flight than the worker's concurrency.
+        expect(most).toBe(4);
+        expect(receiver.received).toHaveLength(2 + 4);
+        for (const answer of unanswered.splice(0)) answer();
+        await receiver.waitForCount(2 + 8);
         expect(most).toBeLessThanOrEqual(4);
       } finally {
         await store.close();
