@@ -4,7 +4,28 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
+import { MAX_DATA_DEPTH, nestsDeeperThan } from '../../src/ingest/ingest.js';
 import { expectError, tenant, useRelay } from './support.js';
+
+/** JSON text of an object nested `levels` deep ({"a":{"a":…1}}: the outer object is level 1). */
+const nested = (levels: number, key = 'a') => `${`{"${key}":`.repeat(levels - 1)}{"${key}":1}${'}'.repeat(levels - 1)}`;
+const nestedArrays = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+
+describe('nestsDeeperThan', () => {
+  it('counts objects and arrays, the value itself as level 1', () => {
+    expect(nestsDeeperThan(1, 0)).toBe(false);
+    expect(nestsDeeperThan({}, 1)).toBe(false);
+    expect(nestsDeeperThan({ a: [] }, 1)).toBe(true);
+    expect(nestsDeeperThan(JSON.parse(nested(32)), 32)).toBe(false);
+    expect(nestsDeeperThan(JSON.parse(nested(33)), 32)).toBe(true);
+    expect(nestsDeeperThan(JSON.parse(nestedArrays(33)), 32)).toBe(true);
+    expect(nestsDeeperThan({ wide: Array.from({ length: 1000 }, () => ({ x: [1] })), deep: JSON.parse(nested(31)) }, 32)).toBe(false);
+  });
+
+  it('answers for hostile depths without overflowing the stack', () => {
+    expect(nestsDeeperThan(JSON.parse(nestedArrays(200_000)), MAX_DATA_DEPTH)).toBe(true);
+  });
+});
 
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`API hardening on ${backend.name}`, () => {
@@ -25,6 +46,28 @@ for (const backend of BACKENDS) {
       }
       const list = await t.api('GET', '/v1/callbacks', undefined, { auth: me.auth });
       expect(list.body.total).toBe(0);
+    });
+
+    it(`refuses data and custom_args nested deeper than ${MAX_DATA_DEPTH} levels with 422 naming the field (single and batch)`, async () => {
+      const { t } = h;
+      const me = await tenant(t, 'hd-depth');
+      const post = (raw: string, url = '/v1/events') => t.api('POST', url, undefined, { auth: me.auth, raw });
+      for (const levels of [MAX_DATA_DEPTH + 1, 4_150, 4_200, 100_000]) {
+        expectError(await post(`{"type":"sms.delivered","data":${nested(levels)}}`), 422, 'invalid', 'data');
+        expectError(await post(`{"type":"sms.delivered","data":{},"custom_args":${nested(levels)}}`), 422, 'invalid', 'custom_args');
+      }
+      expectError(await post(`{"type":"sms.delivered","data":{"list":${nestedArrays(MAX_DATA_DEPTH)}}}`), 422, 'invalid', 'data');
+      const ok = '{"type":"sms.delivered","data":{}}';
+      expectError(await post(`{"events":[${ok},{"type":"sms.delivered","data":${nested(4_200)}}]}`, '/v1/events/batch'), 422, 'invalid', 'events[1].data');
+      expectError(await post(`{"events":[{"type":"sms.delivered","data":{},"custom_args":${nested(MAX_DATA_DEPTH + 1)}}]}`, '/v1/events/batch'), 422, 'invalid', 'events[0].custom_args');
+
+      // The deepest accepted event is stored and read back whole.
+      const r = await post(`{"type":"sms.delivered","data":${nested(MAX_DATA_DEPTH)},"custom_args":${nested(MAX_DATA_DEPTH, 'b')}}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const read = await t.api('GET', `/v1/events/${r.body.id}`, undefined, { auth: me.auth });
+      expect(read.status).toBe(200);
+      expect(read.body.data).toEqual(JSON.parse(nested(MAX_DATA_DEPTH)));
+      expect(read.body.custom_args).toEqual(JSON.parse(nested(MAX_DATA_DEPTH, 'b')));
     });
   });
 }
