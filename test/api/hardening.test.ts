@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { MAX_DATA_DEPTH, nestsDeeperThan } from '../../src/ingest/ingest.js';
+import { MAX_OFFSET } from '../../src/api/routes/common.js';
 import { expectError, tenant, useRelay } from './support.js';
 
 /** JSON text of an object nested `levels` deep ({"a":{"a":…1}}: the outer object is level 1). */
@@ -68,6 +69,23 @@ for (const backend of BACKENDS) {
       expect(read.status).toBe(200);
       expect(read.body.data).toEqual(JSON.parse(nested(MAX_DATA_DEPTH)));
       expect(read.body.custom_args).toEqual(JSON.parse(nested(MAX_DATA_DEPTH, 'b')));
+    });
+
+    it('answers 422 to an offset past the largest on every list, and serves the largest', async () => {
+      const { t, receiver } = h;
+      const me = await tenant(t, 'hd-offset');
+      const whispir = await t.api('POST', '/v1/callbacks', { title: 'w', url: `${receiver.url}/w`, format: 'whispir', auth: { type: 'querystring', key: 'k' } }, { auth: me.auth });
+      expect(whispir.status, JSON.stringify(whispir.body)).toBe(201);
+      const lists = ['/v1/callbacks', '/v1/deliveries', '/v1/notices', '/v1/webhooks', `/v1/callbacks/${whispir.body.id}/calls`];
+      for (const list of lists) {
+        for (const offset of ['100000000000000000000', '1e20', String(MAX_OFFSET + 1), '-1', '1.5']) {
+          expectError(await t.api('GET', `${list}?offset=${offset}`, undefined, { auth: me.auth }), 422, 'invalid', 'querystring.offset');
+        }
+        const last = await t.api('GET', `${list}?offset=${MAX_OFFSET}`, undefined, { auth: me.auth });
+        expect(last.status, `${list}: ${JSON.stringify(last.body)}`).toBe(200);
+      }
+      // Lists without paging ignore it rather than fail.
+      expect((await t.api('GET', '/v1/alert-rules?offset=100000000000000000000', undefined, { auth: me.auth })).status).toBe(200);
     });
   });
 }
