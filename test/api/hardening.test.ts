@@ -87,5 +87,60 @@ for (const backend of BACKENDS) {
       // Lists without paging ignore it rather than fail.
       expect((await t.api('GET', '/v1/alert-rules?offset=100000000000000000000', undefined, { auth: me.auth })).status).toBe(200);
     });
+
+    it('shows credential headers redacted (write-only); a PATCH of other fields or a read-back "[redacted]" keeps the stored value', async () => {
+      const { t, receiver } = h;
+      const me = await tenant(t, 'hd-headers');
+      const secrets = { Authorization: 'Bearer s3cret-a', 'Proxy-Authorization': 'Basic s3cret-p', Cookie: 'sid=s3cret-c', 'X-Api-Key': 's3cret-k', 'X-Signature-Token': 's3cret-t' };
+      const shown = { Authorization: '[redacted]', 'Proxy-Authorization': '[redacted]', Cookie: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Signature-Token': '[redacted]' };
+      const path = `/hd-headers-${backend.name}`;
+      const created = await t.api('POST', '/v1/callbacks', { title: 'h', url: `${receiver.url}${path}`, events: ['sms.delivered'], headers: { ...secrets, 'X-Trace': 'plain' } }, { auth: me.auth });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body.headers).toEqual({ ...shown, 'X-Trace': 'plain' });
+      const id = created.body.id as string;
+      const noSecretIn = (body: unknown) => {
+        for (const v of Object.values(secrets)) expect(JSON.stringify(body)).not.toContain(v.split(' ').pop()!);
+      };
+      const read = await t.api('GET', `/v1/callbacks/${id}`, undefined, { auth: me.auth });
+      expect(read.body.headers).toEqual({ ...shown, 'X-Trace': 'plain' });
+      noSecretIn(read.body);
+      noSecretIn((await t.api('GET', '/v1/callbacks', undefined, { auth: me.auth })).body);
+
+      /** Sends one event and returns the headers the receiver got. */
+      const sent = async () => {
+        const before = receiver.received.filter((r) => r.path === path).length;
+        const ev = await t.api('POST', '/v1/events', { type: 'sms.delivered', data: {} }, { auth: me.auth });
+        expect(ev.status).toBe(202);
+        await receiver.waitFor((all) => all.filter((r) => r.path === path).length > before);
+        return receiver.received.filter((r) => r.path === path)[before]!.headers;
+      };
+
+      // A PATCH of other fields leaves the headers alone.
+      const renamed = await t.api('PATCH', `/v1/callbacks/${id}`, { title: 'renamed' }, { auth: me.auth });
+      expect(renamed.status).toBe(200);
+      expect(renamed.body.headers).toEqual({ ...shown, 'X-Trace': 'plain' });
+      let got = await sent();
+      expect([got.authorization, got['proxy-authorization'], got.cookie, got['x-api-key'], got['x-signature-token'], got['x-trace']]).toEqual([
+        ...Object.values(secrets),
+        'plain',
+      ]);
+
+      // The headers as read, one changed and one named in another case, sent back: the secrets are kept.
+      const { Cookie: _dropped, 'X-Api-Key': _renamed, ...rest } = read.body.headers as Record<string, string>;
+      const edited = await t.api('PATCH', `/v1/callbacks/${id}`, { headers: { ...rest, 'x-api-key': '[redacted]', 'X-Trace': 'changed' } }, { auth: me.auth });
+      expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+      expect(edited.body.headers).toEqual({ Authorization: '[redacted]', 'Proxy-Authorization': '[redacted]', 'x-api-key': '[redacted]', 'X-Signature-Token': '[redacted]', 'X-Trace': 'changed' });
+      got = await sent();
+      expect([got.authorization, got['proxy-authorization'], got.cookie, got['x-api-key'], got['x-trace']]).toEqual([secrets.Authorization, secrets['Proxy-Authorization'], undefined, secrets['X-Api-Key'], 'changed']);
+
+      // "[redacted]" where nothing is stored is refused, on create and on update.
+      expectError(await t.api('POST', '/v1/callbacks', { title: 'copy', url: `${receiver.url}/copy`, headers: { Authorization: '[redacted]' } }, { auth: me.auth }), 422, 'invalid', 'headers.Authorization');
+      expectError(await t.api('PATCH', `/v1/callbacks/${id}`, { headers: { Cookie: '[redacted]' } }, { auth: me.auth }), 422, 'invalid', 'headers.Cookie');
+      // An ordinary header may hold that text.
+      const literal = await t.api('PATCH', `/v1/callbacks/${id}`, { headers: { Authorization: '[redacted]', 'X-Note': '[redacted]' } }, { auth: me.auth });
+      expect(literal.body.headers).toEqual({ Authorization: '[redacted]', 'X-Note': '[redacted]' });
+      got = await sent();
+      expect([got.authorization, got['x-note']]).toEqual([secrets.Authorization, '[redacted]']);
+    });
   });
 }
