@@ -142,5 +142,39 @@ for (const backend of BACKENDS) {
       got = await sent();
       expect([got.authorization, got['x-note']]).toEqual([secrets.Authorization, '[redacted]']);
     });
+
+    it('refuses numbers that are not finite (1e309 parses as Infinity) with 422 naming the field', async () => {
+      const { t } = h;
+      const me = await tenant(t, 'hd-finite');
+      const raw = (method: string, url: string, text: string) => t.api(method, url, undefined, { auth: me.auth, raw: text });
+      expectError(await raw('POST', '/v1/alert-rules', '{"kind":"insufficient_balance","threshold":1e309}'), 422, 'invalid', 'threshold');
+      expectError(await raw('POST', '/v1/alert-rules', '{"kind":"insufficient_balance","threshold":-1e309}'), 422, 'invalid', 'threshold');
+      const rule = await t.api('POST', '/v1/alert-rules', { kind: 'insufficient_balance', threshold: 10 }, { auth: me.auth });
+      expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+      const res = await raw('PATCH', `/v1/alert-rules/${rule.body.id}`, '{"threshold":1e309}');
+      expectError(res, 422, 'invalid', 'threshold');
+      expect(res.body.message).toMatch(/finite/);
+      const read = await t.api('GET', `/v1/alert-rules/${rule.body.id}`, undefined, { auth: me.auth });
+      expect(read.body.threshold).toBe(10);
+    });
+
+    it('refuses a PATCH to GET that would silently drop a template body; "body": null with it drops it', async () => {
+      const { t, receiver } = h;
+      const me = await tenant(t, 'hd-method');
+      const body = '{"id":"{{event_id}}","custom":true}';
+      const cb = await t.api('POST', '/v1/callbacks', { title: 'with body', format: 'template', url: `${receiver.url}/m`, body }, { auth: me.auth });
+      expect(cb.status, JSON.stringify(cb.body)).toBe(201);
+      const id = cb.body.id as string;
+      expectError(await t.api('PATCH', `/v1/callbacks/${id}`, { method: 'GET' }, { auth: me.auth }), 422, 'invalid', 'method');
+      const kept = await t.api('GET', `/v1/callbacks/${id}`, undefined, { auth: me.auth });
+      expect([kept.body.method, kept.body.settings.body]).toEqual(['POST', body]);
+      const dropped = await t.api('PATCH', `/v1/callbacks/${id}`, { method: 'GET', body: null }, { auth: me.auth });
+      expect(dropped.status, JSON.stringify(dropped.body)).toBe(200);
+      expect(dropped.body.method).toBe('GET');
+      expect(dropped.body.settings.body).toBeUndefined();
+      // The default body is not the customer's: it goes without being asked.
+      const plain = await t.api('POST', '/v1/callbacks', { title: 'default body', format: 'template', url: `${receiver.url}/m` }, { auth: me.auth });
+      expect((await t.api('PATCH', `/v1/callbacks/${plain.body.id}`, { method: 'GET' }, { auth: me.auth })).status).toBe(200);
+    });
   });
 }
