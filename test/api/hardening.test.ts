@@ -2,6 +2,8 @@
  * Hostile and out-of-range input to the API (issue 16): each case is refused with a clear
  * `{code, message}` and changes nothing.
  */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { MAX_DATA_DEPTH, nestsDeeperThan } from '../../src/ingest/ingest.js';
@@ -11,6 +13,25 @@ import { expectError, tenant, useRelay } from './support.js';
 /** JSON text of an object nested `levels` deep ({"a":{"a":…1}}: the outer object is level 1). */
 const nested = (levels: number, key = 'a') => `${`{"${key}":`.repeat(levels - 1)}{"${key}":1}${'}'.repeat(levels - 1)}`;
 const nestedArrays = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+
+/** Writes `raw` to 127.0.0.1:port and reads the answer until the server closes the connection. */
+function rawExchange(port: number, raw: string): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // The server may close while the rest of an oversized request is still being written.
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') reject(err);
+    });
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const at = text.indexOf('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), headers: text.slice(0, at), body: text.slice(at + 4) });
+    });
+    socket.write(raw);
+  });
+}
 
 describe('nestsDeeperThan', () => {
   it('counts objects and arrays, the value itself as level 1', () => {
@@ -175,6 +196,25 @@ for (const backend of BACKENDS) {
       // The default body is not the customer's: it goes without being asked.
       const plain = await t.api('POST', '/v1/callbacks', { title: 'default body', format: 'template', url: `${receiver.url}/m` }, { auth: me.auth });
       expect((await t.api('PATCH', `/v1/callbacks/${plain.body.id}`, { method: 'GET' }, { auth: me.auth })).status).toBe(200);
+    });
+
+    it("answers requests Node's HTTP parser refuses (oversized headers, malformed request line) with {code, message}, over a real socket", async () => {
+      const app = h.t.relay.app!;
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (app.server.address() as AddressInfo).port;
+
+      const big = await rawExchange(port, `GET /v1/callbacks HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+      expect(big.status, big.headers).toBe(431);
+      expect(big.headers).toMatch(/content-type: application\/json/i);
+      expectError({ status: big.status, body: JSON.parse(big.body) }, 431, 'headers_too_large');
+
+      for (const raw of ['GARBAGE\r\n\r\n', 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Name: 1\r\n\r\n', 'GET /healthz HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n']) {
+        const bad = await rawExchange(port, raw);
+        expectError({ status: bad.status, body: JSON.parse(bad.body) }, 400, 'bad_request');
+      }
+      // The server still serves afterwards.
+      const ok = await rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      expect(ok.status).toBe(200);
     });
   });
 }
