@@ -66,7 +66,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     await migrateToLatest(store);
   } catch (err) {
     await store.close();
-    throw settingError(`cannot use the database ${store.describe}`, err, 'check DATABASE_URL and that the database runs');
+    throw settingError(`cannot use the database ${store.describe}`, err, 'check DATABASE_URL');
   }
   const generatedAdmin = await bootstrapAdmin(store, config.adminUser, config.adminKey);
   const registry = new CallbackRegistry(store);
