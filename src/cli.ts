@@ -16,7 +16,10 @@ program
   .command('serve', { isDefault: true })
   .description('Run the API, the delivery workers and the scheduler (or the roles given)')
   .option('--roles <roles>', 'comma list of api, worker, scheduler (default: all; env RELAY_ROLES)')
-  .action(async (opts: { roles?: string }) => {
+  .allowExcessArguments()
+  .action(async (opts: { roles?: string }, cmd: Command) => {
+    // serve is the default command, so a mistyped command (`srve`) arrives here as an operand.
+    if (cmd.args.length > 0) unknownCommand(cmd.args[0]!);
     const config = loadConfig(process.env, opts.roles ? { roles: parseRoles(opts.roles) } : {});
     boundHeapGrowth();
     const relay = await startRelay(config);
@@ -75,6 +78,23 @@ program
       await store.close();
     }
   });
+
+/** Refuses an unknown command (exit code 2) with the commands it may have meant. */
+function unknownCommand(name: string): never {
+  const near = program.commands.map((c) => c.name()).filter((n) => editDistance(n, name) <= Math.max(1, Math.floor(n.length / 3)));
+  const hint = near.length > 0 ? `\n(Did you mean ${near.join(' or ')}?)` : '';
+  return program.error(`error: unknown command '${name}'${hint}\nSee 'callback-relay --help' for the commands.`, { exitCode: 2, code: 'commander.unknownCommand' });
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -8,10 +8,12 @@ export const ERRORS = {
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid: 422,
   throttled: 429,
+  headers_too_large: 431,
   storage_unavailable: 503,
   internal: 500,
 } as const;

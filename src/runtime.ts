@@ -56,12 +56,17 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   const log = opts.log ?? createLogger(config.logLevel);
   // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
   setMasterKey(config.masterKey);
-  const store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
+  let store: Store;
+  try {
+    store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
+  } catch (err) {
+    throw settingError(`cannot open the database ${safeDatabaseUrl(config.databaseUrl)}`, err, 'check DATABASE_URL');
+  }
   try {
     await migrateToLatest(store);
   } catch (err) {
     await store.close();
-    throw err;
+    throw settingError(`cannot use the database ${store.describe}`, err, 'check DATABASE_URL');
   }
   const generatedAdmin = await bootstrapAdmin(store, config.adminUser, config.adminKey);
   const registry = new CallbackRegistry(store);
@@ -131,13 +136,13 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   if (has('api')) {
     app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer });
     if (opts.listen !== false) {
-      url = await app.listen({ port: config.port, host: config.host });
+      url = await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
     } else {
       await app.ready();
     }
   } else {
     ops = await buildOpsApp({ store, metrics, log });
-    if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host });
+    if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
     else await ops.ready();
   }
   log.info({ roles: config.roles, database: store.describe, url }, 'callback-relay started');
@@ -177,4 +182,35 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
       return closing;
     },
   };
+}
+
+/** A start-up failure that says which setting to look at (the CLI prints the message and exits). */
+function settingError(what: string, err: unknown, fix: string): Error {
+  const reason = err instanceof Error ? err.message || String((err as NodeJS.ErrnoException).code ?? err.name) : String(err);
+  return new Error(`${what}: ${reason}; ${fix}`, { cause: err });
+}
+
+/** DATABASE_URL without its password, for messages. */
+function safeDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.startsWith('sqlite:') ? url : '(unparsable URL)';
+  }
+}
+
+function listenError(config: Config, err: unknown): Error {
+  const where = `${config.host}:${config.port}`;
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return settingError(`cannot listen on ${where}`, err, 'another process uses that port: set PORT (or HOST) to a free one');
+    case 'EACCES':
+      return settingError(`cannot listen on ${where}`, err, 'ports below 1024 need privileges: set PORT');
+    case 'EADDRNOTAVAIL':
+      return settingError(`cannot listen on ${where}`, err, `${config.host} is not an address of this machine: set HOST`);
+    default:
+      return settingError(`cannot listen on ${where}`, err, 'check PORT and HOST');
+  }
 }

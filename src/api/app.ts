@@ -1,10 +1,12 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { ApiError, ERRORS } from '../errors.js';
+import { ApiError, ERRORS, type ErrorCode } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Store } from '../store/db.js';
@@ -59,6 +61,7 @@ export async function buildOpsApp(deps: Pick<AppDeps, 'store' | 'metrics' | 'log
     loggerInstance: deps.log.child({ component: 'ops' }),
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    clientErrorHandler,
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]} (this process serves no API: roles without api)` });
@@ -75,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: BODY_LIMIT,
     ajv: undefined,
     return503OnClosing: true,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((error: FastifyError | ApiError, req, reply) => handleError(error, req as FastifyRequest, reply as FastifyReply));
@@ -135,6 +139,36 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await root.register(webhookRootRoutes(deps));
   });
   return app;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (headers over `maxHeaderSize`, a
+ * malformed request line, a request that took too long to arrive) get the API's `{code, message}`
+ * too, instead of Fastify's default shape. The connection is closed: its stream cannot be trusted.
+ */
+function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let code: ErrorCode;
+  let message: string;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    code = 'headers_too_large';
+    message = `the request line and headers are larger than ${http.maxHeaderSize} bytes`;
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    code = 'request_timeout';
+    message = 'the request did not arrive in time';
+  } else {
+    code = 'bad_request';
+    message = `malformed HTTP request${err.code ? ` (${err.code})` : ''}`;
+  }
+  const status = ERRORS[code];
+  const body = JSON.stringify({ code, message });
+  this.log.info({ code, err: err.code }, message);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** One handler for every error: stable `{code, message}`, < 500 logged at info, ≥ 500 at error. */

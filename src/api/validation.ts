@@ -7,7 +7,8 @@ import type { FastifySchemaCompiler } from 'fastify';
  * Query strings and path parameters arrive as text, so those are coerced to the declared types.
  */
 function makeAjv(coerce: boolean): Ajv {
-  const ajv = new Ajv({ allErrors: false, coerceTypes: coerce ? 'array' : false, removeAdditional: false, useDefaults: true, strict: false });
+  // strictNumbers: JSON's 1e309 parses as Infinity, which is no number a field can hold.
+  const ajv = new Ajv({ allErrors: false, coerceTypes: coerce ? 'array' : false, removeAdditional: false, useDefaults: true, strict: false, strictNumbers: true });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
   return ajv;
 }
@@ -41,6 +42,9 @@ export function describeValidationError(errors: AjvErrorLike[], part: string): {
       const name = String(e.params?.missingProperty);
       return { field: at(name), message: 'is required' };
     }
+    case 'type':
+      if (e.params?.type === 'number' || e.params?.type === 'integer') return { field: at('') || part, message: `must be a finite ${String(e.params.type)}` };
+      return { field: at('') || part, message: e.message ?? 'is invalid' };
     default:
       return { field: at('') || part, message: e.message ?? 'is invalid' };
   }

@@ -362,6 +362,27 @@ function drainError(): Error {
 // Sender
 // ---------------------------------------------------------------------------------------------
 
+const ENCODED_DOT = /%2e/i;
+
+/**
+ * The path and query to send for `raw` (parsed as `url`). URL parsing resolves dot segments, the
+ * percent-encoded ones too (`/a/%2E%2E/b` is `/b`); a segment written encoded is data (a template
+ * value such as "..", see formats/template.ts), so it is sent as written and the receiver sees a
+ * segment, not a step up the path. Literal `.` and `..` segments are resolved as before.
+ *
+ * @example requestTarget('http://h/base/%2E%2E/end', new URL('http://h/base/%2E%2E/end')) // '/base/%2E%2E/end'
+ */
+export function requestTarget(raw: string, url: URL): string {
+  try {
+    // With every '%' written as '%25' the parser sees no encoded dot; it writes no '%25' of its own
+    // (it never encodes '%'), so turning each '%25' back into '%' restores the text exactly.
+    const kept = new URL(raw.replace(/%/g, '%25'));
+    return (kept.pathname + kept.search).replace(/%25/g, '%');
+  } catch {
+    return url.pathname + url.search;
+  }
+}
+
 export class HttpSender {
   private readonly agent: Agent;
   private readonly checkOpts: { allowPrivate: boolean };
@@ -400,7 +421,7 @@ export class HttpSender {
         this.agent.dispatch(
           {
             origin: url.origin,
-            path: url.pathname + url.search,
+            path: ENCODED_DOT.test(req.url) ? requestTarget(req.url, url) : url.pathname + url.search,
             method: req.method as Dispatcher.HttpMethod,
             headers: req.headers,
             body: req.body ?? null,

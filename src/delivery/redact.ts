@@ -4,14 +4,26 @@ import { Memo } from '../lib/memo.js';
 const SECRET_HEADER = /authorization|signature|secret|token|api[-_]?key|password|cookie|x-callback-id|auth|(^|-)key$/i;
 const SECRET_PARAM = /^(auth|key|token|secret|password|signature|sig|access_token|api_key|apikey)$/i;
 
+/** What a secret value is shown as (attempt records, logs, a callback's headers). */
+export const REDACTED = '[redacted]';
+
 /** Per header name: whether its value may be secret (the same few names repeat on every attempt). */
 const secretNames = new Memo<string, boolean>(1000);
 const isSecretName = (name: string) => SECRET_HEADER.test(name);
 
+/**
+ * Whether a header's value may be secret: Authorization, Proxy-Authorization, Cookie, X-Api-Key,
+ * anything naming a token, secret, signature, password or key. The one rule for attempt records and
+ * for the headers a callback shows (write-only there).
+ */
+export function isSecretHeader(name: string): boolean {
+  return secretNames.get(name, isSecretName);
+}
+
 /** Header values that may be secret are replaced, so attempt records and logs never hold them. */
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name in headers) out[name] = secretNames.get(name, isSecretName) ? '[redacted]' : headers[name]!;
+  for (const name in headers) out[name] = isSecretHeader(name) ? REDACTED : headers[name]!;
   return out;
 }
 

@@ -10,7 +10,9 @@
  *    address a name resolves to is checked, and the socket connects to the address that was checked
  *    (no time-of-check/time-of-use gap, so DNS rebinding does not help an attacker).
  *
- * `RELAY_ALLOW_PRIVATE_NETWORKS=1` (allowPrivate) turns both layers off: tests and local use only.
+ * `RELAY_ALLOW_PRIVATE_NETWORKS=1` (allowPrivate) turns both layers off for loopback and private
+ * destinations (tests and local receivers), but never for cloud metadata endpoints: those hold the
+ * host's credentials and no local receiver lives there, so they stay refused whatever the flag says.
  */
 import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
@@ -138,6 +140,7 @@ function classifyIPv4(n: number): string | null {
   const c = (n >>> 8) & 0xff;
   if (a === 0) return n === 0 ? 'unspecified' : 'reserved'; // 0.0.0.0/8 "this network"
   if (a === 10) return 'private';
+  if (n === 0xa83f8110) return 'metadata'; // 168.63.129.16 (Azure WireServer: a public address, but the host's)
   if (a === 100 && (b & 0xc0) === 64) return n === 0x646464c8 ? 'metadata' : 'cgnat'; // 100.100.100.200 (Alibaba)
   if (a === 127) return 'loopback';
   if (a === 169 && b === 254) {
@@ -187,7 +190,9 @@ function classifyIPv6(g: number[]): string | null {
     if ((g1 & 0xfff0) === 0x10 || (g1 & 0xfff0) === 0x20) return 'reserved'; // ORCHID v1/v2
   }
   if (g0 === 0x3fff && g1 < 0x1000) return 'documentation'; // 3fff::/20
-  if (g0 === 0xfd00 && g1 === 0x0ec2 && (g2 | g3 | g4 | g5 | g6) === 0 && g7 === 0x254) return 'metadata';
+  // fd00:ec2::254 (AWS IMDS), fd00:ec2::23 (EKS Pod Identity), fd20:ce::254 (GCP, IPv6-only VMs)
+  if (g0 === 0xfd00 && g1 === 0x0ec2 && (g2 | g3 | g4 | g5 | g6) === 0 && (g7 === 0x254 || g7 === 0x23)) return 'metadata';
+  if (g0 === 0xfd20 && g1 === 0x00ce && (g2 | g3 | g4 | g5 | g6) === 0 && g7 === 0x254) return 'metadata';
   if ((g0 & 0xfe00) === 0xfc00) return 'private'; // unique local fc00::/7
   if ((g0 & 0xffc0) === 0xfe80) return 'link-local'; // fe80::/10
   if ((g0 & 0xffc0) === 0xfec0) return 'private'; // deprecated site-local fec0::/10
@@ -235,6 +240,18 @@ function blockedName(host: string): string | null {
   return null;
 }
 
+/**
+ * Names of cloud metadata services, refused even with allowPrivate (their addresses are refused
+ * after resolution too; the names are refused first so nothing is even resolved).
+ */
+const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog']);
+
+function metadataName(host: string): boolean {
+  let h = host;
+  while (h.endsWith('.')) h = h.slice(0, -1);
+  return METADATA_NAMES.has(h);
+}
+
 function isIPv4Literal(host: string): boolean {
   // After WHATWG normalisation an IPv4 host is always a canonical dotted quad.
   const last = host.charCodeAt(host.length - 1);
@@ -254,14 +271,14 @@ export function checkDestinationUrl(url: string, opts: { allowPrivate: boolean }
   }
   const host = u.hostname;
   if (host.length === 0) return { ok: false, code: 'invalid_url', reason: 'URL has no host' };
-  if (opts.allowPrivate) return { ok: true, url: u };
 
   let reason: string | null;
   if (host.charCodeAt(0) === 91 /* [ */ || isIPv4Literal(host)) {
     reason = isBlockedAddress(host);
   } else {
-    reason = blockedName(host);
+    reason = metadataName(host) ? 'metadata' : blockedName(host);
   }
+  if (opts.allowPrivate && reason !== 'metadata') reason = null;
   if (reason !== null) {
     return { ok: false, code: 'blocked_destination', reason: `destination ${host} is not allowed (${reason})` };
   }
@@ -288,16 +305,20 @@ function blockedError(hostname: string, address: string, reason: string): Blocke
   return err;
 }
 
+function metadataOnly(ip: string): string | null {
+  return isBlockedAddress(ip) === 'metadata' ? 'metadata' : null;
+}
+
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
  * A `dns.lookup`-compatible function for the `lookup` option of `net.connect` / `tls.connect`
  * (and undici's `connect` options). Resolves with `dns.lookup` and fails with an `EBLOCKED` error when
  * any resolved address is blocked, so the socket only ever connects to an address that was checked.
- * With allowPrivate it is plain `dns.lookup`.
+ * With allowPrivate only metadata addresses are blocked.
  */
 export function guardedLookup(allowPrivate: boolean): LookupFunction {
-  if (allowPrivate) return dns.lookup as LookupFunction;
+  const refusal = allowPrivate ? metadataOnly : isBlockedAddress;
   return function lookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void {
     let cb: LookupCallback;
     let o: LookupOptions;
@@ -321,7 +342,7 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
           return;
         }
         for (const a of address) {
-          const reason = isBlockedAddress(a.address);
+          const reason = refusal(a.address);
           if (reason !== null) {
             cb(blockedError(hostname, a.address, reason), []);
             return;
@@ -330,7 +351,7 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
         cb(null, address);
         return;
       }
-      const reason = isBlockedAddress(address);
+      const reason = refusal(address);
       if (reason !== null) {
         cb(blockedError(hostname, address, reason), '', family);
         return;

@@ -127,6 +127,10 @@ export function resolveTemplate(
     if ((input.body !== undefined && input.body !== null) || input.body_type !== undefined) {
       throw invalid(input.body_type !== undefined ? 'body_type' : 'body', `${method} carries data in the query; a body applies to POST and PUT`);
     }
+    // A body the customer wrote is not dropped on the side of a method change: they say so.
+    if (s.body !== undefined && s.body_default !== true && input.body !== null) {
+      throw invalid('method', `${method} carries data in the query, and this callback has a body template: send "body": null with the method to drop it`);
+    }
     delete s.body;
     delete s.body_type;
     delete s.body_default;

@@ -233,7 +233,10 @@ export function escapeHeader(s: string): string {
 function escape(text: string, ctx: Ctx): string {
   switch (ctx) {
     case 'url':
-      return encodeURIComponent(text);
+      // `/ ? # \` are encoded, so a value stays inside its segment; a value that is `.` or `..`
+      // would still be a dot segment (a step up the path) unless its dots are encoded too. The
+      // sender sends encoded dot segments as written (http.ts, requestTarget).
+      return text === '.' || text === '..' ? text.replace(/\./g, '%2E') : encodeURIComponent(text);
     case 'header':
       return escapeHeader(text);
     case 'json-string':

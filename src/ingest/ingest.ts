@@ -16,6 +16,28 @@ const GROUPS_IN_FLIGHT = 3;
 /** How long an idempotency key (header or event `id`) makes a repeat a no-op. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 
+/**
+ * How deeply `data` and `custom_args` may nest (objects and arrays; the value itself is level 1).
+ * Deeper JSON is refused at ingest: serialising, storing and reading it back recurse once per level,
+ * and a few thousand levels overflow the stack there (an accepted event the API then cannot show).
+ */
+export const MAX_DATA_DEPTH = 32;
+
+/**
+ * Whether `v` nests deeper than `max` levels. Stops descending at the limit, so hostile input costs
+ * at most `max` stack frames.
+ */
+export function nestsDeeperThan(v: unknown, max: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (max <= 0) return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (nestsDeeperThan(x, max - 1)) return true;
+    return false;
+  }
+  for (const k in v) if (nestsDeeperThan((v as Record<string, unknown>)[k], max - 1)) return true;
+  return false;
+}
+
 /** An event as the API accepts it, already schema-checked. */
 export interface EventInput {
   type: string;
@@ -115,6 +137,10 @@ export class Ingestor {
   private prepare(principal: Principal, input: EventInput, path: string, headerKey: string | undefined): Prepared {
     const at = (field: string) => (path ? `${path}.${field}` : field);
     if (!eventTypeByName(input.type)) throw invalid(at('type'), `unknown event type "${input.type}" (see GET /v1/event-types)`);
+    if (nestsDeeperThan(input.data, MAX_DATA_DEPTH)) throw invalid(at('data'), `nests deeper than ${MAX_DATA_DEPTH} levels of objects and arrays`);
+    if (nestsDeeperThan(input.custom_args, MAX_DATA_DEPTH)) {
+      throw invalid(at('custom_args'), `nests deeper than ${MAX_DATA_DEPTH} levels of objects and arrays`);
+    }
     let callbackIds: string[];
     if (input.callback_profile_id !== undefined) {
       const cb = this.deps.registry.get(input.callback_profile_id);

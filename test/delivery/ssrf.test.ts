@@ -66,6 +66,13 @@ describe('isBlockedAddress', () => {
     ['3fff::1', 'documentation'],
     ['2001::1', 'reserved'],
     ['fd00:ec2::254', 'metadata'],
+    ['fd00:ec2::23', 'metadata'],
+    ['fd20:ce::254', 'metadata'],
+    ['100.100.100.200', 'metadata'],
+    ['169.254.170.2', 'metadata'],
+    ['169.254.170.23', 'metadata'],
+    ['192.0.0.192', 'metadata'],
+    ['168.63.129.16', 'metadata'],
     ['100::1', 'reserved'],
     ['::2', 'reserved'],
   ];
@@ -184,6 +191,39 @@ describe('checkDestinationUrl', () => {
     const r = checkDestinationUrl('ftp://127.0.0.1/', { allowPrivate: true });
     expect(r.ok === false && r.code).toBe('invalid_url');
   });
+
+  // RELAY_ALLOW_PRIVATE_NETWORKS is for local receivers; the host's credentials stay out of reach.
+  it.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://169.254.43518/latest/meta-data/', // 169.254.169.254 in shorthand
+    'http://0xa9fea9fe/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://[::ffff:a9fe:a9fe]/',
+    'http://[64:ff9b::a9fe:a9fe]/',
+    'http://[fd00:ec2::254]/latest/meta-data/',
+    'http://[fd20:ce::254]/',
+    'http://100.100.100.200/latest/meta-data/',
+    'http://169.254.170.2/v2/credentials/x',
+    'http://169.254.170.23/v1/credentials',
+    'http://192.0.0.192/opc/v2/instance/',
+    'http://168.63.129.16/machine/',
+    'http://metadata.google.internal/computeMetadata/v1/',
+    'http://METADATA.google.internal./computeMetadata/v1/',
+    'http://metadata.goog/computeMetadata/v1/',
+  ])('allowPrivate still refuses the metadata endpoint %s', (url) => {
+    const r = checkDestinationUrl(url, { allowPrivate: true });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.code).toBe('blocked_destination');
+      expect(r.reason).toContain('metadata');
+    }
+  });
+
+  it('allowPrivate still allows the rest of link-local and private ranges', () => {
+    for (const url of ['http://169.254.1.1/', 'http://[fd00::1]/', 'http://100.64.0.1/', 'http://192.0.0.8/', 'http://printer.local/', 'http://other.internal/']) {
+      expect(checkDestinationUrl(url, { allowPrivate: true }).ok).toBe(true);
+    }
+  });
 });
 
 describe('guardedLookup', () => {
@@ -223,6 +263,17 @@ describe('guardedLookup', () => {
     expect(all.err).toBeNull();
     expect(Array.isArray(all.address)).toBe(true);
     for (const a of all.address as LookupAddress[]) expect(['127.0.0.1', '::1']).toContain(a.address);
+  });
+
+  it('with allowPrivate still refuses metadata addresses (resolved locally, no traffic)', async () => {
+    for (const ip of ['169.254.169.254', '::ffff:169.254.169.254', 'fd00:ec2::254', '100.100.100.200', '169.254.170.2', '192.0.0.192']) {
+      for (const options of [{}, { all: true }]) {
+        const r = await run(true, ip, options);
+        expect(r.err?.code).toBe('EBLOCKED');
+        expect(r.err?.message).toContain('metadata');
+      }
+    }
+    expect((await run(true, '10.0.0.1', { all: true })).err).toBeNull();
   });
 
   it('passes public addresses through (IP literal, resolved locally without DNS traffic)', async () => {

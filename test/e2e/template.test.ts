@@ -143,6 +143,25 @@ for (const backend of BACKENDS) {
         expect(hdr(req, 'x-from')).toBe('a/b c?d');
       });
 
+      it('a value in the URL path stays in its segment: ".." and "." do not climb, / ? # \\ are encoded', async () => {
+        const auth = await tenant('tpl-dots');
+        const r = await newReceiver();
+        const cases: Array<[string, string]> = [
+          ['..', '/base/%2E%2E/end'],
+          ['.', '/base/%2E/end'],
+          ['../../x', '/base/..%2F..%2Fx/end'],
+          ['a?b#c\\d', '/base/a%3Fb%23c%5Cd/end'],
+        ];
+        const created = await createCallback(t, { format: 'template', channel: 'sms', events: ['sms.inbound'], title: 'dots', method: 'POST', url: `${r.url}/base/{{data.p}}/end` }, auth);
+        for (const [p, path] of cases) {
+          const before = r.received.length;
+          const id = await postEvent(t, { type: 'sms.inbound', data: { p }, callback_profile_id: created.id }, auth);
+          const d = await waitForDelivery(t, id, { auth });
+          expect(d.state, JSON.stringify(d.attempts_list)).toBe('delivered');
+          expect(r.received[before]!.path, p).toBe(path);
+        }
+      });
+
       it('DELETE without query and POST without body carry the event (defaults)', async () => {
         const auth = await tenant('tpl-defaults');
         const r = await newReceiver();

@@ -3,6 +3,7 @@ import { toCallback } from '../../src/routing/callback.js';
 import { renderRequest } from '../../src/formats/index.js';
 import { renderEngagelab } from '../../src/formats/engagelab.js';
 import { redactHeaders, redactUrl } from '../../src/delivery/redact.js';
+import { requestTarget } from '../../src/delivery/http.js';
 import type { CallbackRow } from '../../src/store/schema.js';
 import type { RenderEvent } from '../../src/formats/types.js';
 
@@ -79,5 +80,44 @@ describe('vendor formats (pure renderers)', () => {
       'X-WebHook-Timestamp': '1',
     });
     expect(redactUrl('https://example.com/cb.php?auth=12345&x=1')).toBe('https://example.com/cb.php?auth=redacted&x=1');
+  });
+});
+
+describe('template URL placeholders stay inside their path segment', () => {
+  const tpl = toCallback(row({ format: 'template', method: 'POST', url: 'https://example.com/base/{{data.p}}/end', settings: JSON.stringify({ channel: 'none' }) }));
+  const rendered = (p: unknown) => renderRequest(ev('evt_1', 'sms.delivered', { p }), tpl, 0).url;
+
+  it.each([
+    ['..', 'https://example.com/base/%2E%2E/end'],
+    ['.', 'https://example.com/base/%2E/end'],
+    ['a/b', 'https://example.com/base/a%2Fb/end'],
+    ['../../admin', 'https://example.com/base/..%2F..%2Fadmin/end'],
+    ['x?y=1', 'https://example.com/base/x%3Fy%3D1/end'],
+    ['x#frag', 'https://example.com/base/x%23frag/end'],
+    ['..\\..\\admin', 'https://example.com/base/..%5C..%5Cadmin/end'],
+    ['%2e%2e', 'https://example.com/base/%252e%252e/end'],
+    ['...', 'https://example.com/base/.../end'],
+    ['v1.2', 'https://example.com/base/v1.2/end'],
+  ])('%j renders as %s', (p, url) => {
+    expect(rendered(p)).toBe(url);
+  });
+
+  it('two placeholders that together make ".." stay a segment', () => {
+    const two = toCallback(row({ format: 'template', method: 'POST', url: 'https://example.com/base/{{data.a}}{{data.b}}/end', settings: JSON.stringify({ channel: 'none' }) }));
+    expect(renderRequest(ev('evt_1', 'sms.delivered', { a: '.', b: '.' }), two, 0).url).toBe('https://example.com/base/%2E%2E/end');
+  });
+});
+
+describe('requestTarget (the path the sender puts on the request line)', () => {
+  const target = (u: string) => requestTarget(u, new URL(u));
+  it.each([
+    ['https://example.com/base/%2E%2E/end', '/base/%2E%2E/end'],
+    ['https://example.com/base/%2E/end?q=%2e', '/base/%2E/end?q=%2e'],
+    ['https://example.com/base/.%2E/end', '/base/.%2E/end'],
+    // literal dot segments are still resolved, the rest is encoded as URL parsing does
+    ['https://example.com/a/../b/./%2E%2E/é<x>?x=%25&y=a b', '/b/%2E%2E/%C3%A9%3Cx%3E?x=%25&y=a%20b'],
+    ['https://u:p%40ss@example.com/%2e%2e/', '/%2e%2e/'],
+  ])('%s → %s', (u, path) => {
+    expect(target(u)).toBe(path);
   });
 });

@@ -15,7 +15,7 @@ import { checkTemplateTitle } from '../../formats/template-settings.js';
 import { callbackTestRoutes } from './callback-test.js';
 import { HttpSender } from '../../delivery/http.js';
 import { isBlockedAddress } from '../../delivery/ssrf.js';
-import { redactUrl } from '../../delivery/redact.js';
+import { REDACTED, isSecretHeader, redactHeaders, redactUrl } from '../../delivery/redact.js';
 import { runUrlChecks } from '../url-check.js';
 import { deleteCallback, findCallback, insertCallback, listCallbacks, updateCallback } from '../../store/callbacks.js';
 import { failOwedDeliveries, requeueFailedDeliveries } from '../../store/deliveries.js';
@@ -32,7 +32,8 @@ import type { Updateable } from 'kysely';
 export const ROTATION_GRACE_MS = 24 * 3_600_000;
 
 const Headers = Type.Record(Type.String(), Type.String(), {
-  description: 'Static headers sent with every call. Values may not contain CR or LF.',
+  description:
+    'Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value.',
 });
 const Events = Type.Array(Type.Union([Type.String(), Type.Integer()]), {
   maxItems: 200,
@@ -196,12 +197,23 @@ const ListQuery = Type.Object(
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'content-type', 'keep-alive', 'upgrade', 'te', 'trailer']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function checkHeaders(headers: Record<string, string>): Record<string, string> {
+/**
+ * Checks the headers of a create or update. Credential headers are shown redacted, so a body built
+ * from a read carries "[redacted]" for them: that keeps the stored value (`stored`, the callback's
+ * current headers), and is refused where there is none to keep.
+ */
+function checkHeaders(headers: Record<string, string>, stored: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const [name, given] of Object.entries(headers)) {
     if (!TOKEN.test(name)) throw invalid(`headers.${name}`, 'is not a valid header name');
     const lower = name.toLowerCase();
     if (RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-')) throw invalid(`headers.${name}`, 'is set by callback-relay and cannot be configured');
+    let value = given;
+    if (value === REDACTED && isSecretHeader(name)) {
+      const kept = Object.entries(stored).find(([k]) => k.toLowerCase() === lower)?.[1];
+      if (kept === undefined) throw invalid(`headers.${name}`, `is "${REDACTED}", which keeps a stored value, and this callback has none: send the value itself`);
+      value = kept;
+    }
     if (/[\r\n\0]/.test(value)) throw invalid(`headers.${name}`, 'value may not contain CR, LF or NUL');
     if (value.length > 8192) throw invalid(`headers.${name}`, 'value is longer than 8192 characters');
     out[name] = value;
@@ -254,7 +266,7 @@ export function callbackJson(row: CallbackRow, withSecret = false): Static<typeo
     events: JSON.parse(row.events) as string[],
     enabled: row.enabled === 1,
     disabled_reason: row.disabled_reason,
-    headers: JSON.parse(row.headers) as Record<string, string>,
+    headers: redactHeaders(JSON.parse(row.headers) as Record<string, string>),
     timeout: row.timeout_ms / 1000,
     api_user: row.api_user,
     status: row.status,
@@ -369,7 +381,7 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
       if (b.url !== undefined || current.format !== 'template') patch.url = templateUrl(b.url ?? current.url);
     } else if (b.url !== undefined || b.format !== undefined) patch.url = checkUrl(b.url ?? current.url, format);
     if (b.format !== undefined) patch.format = b.format;
-    if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers));
+    if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers, JSON.parse(current.headers) as Record<string, string>));
     const f = resolveFormat(
       format,
       formatFields(b),

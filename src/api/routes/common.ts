@@ -7,8 +7,16 @@ export const ErrorBody = Type.Object({
   field: Type.Optional(Type.String()),
 });
 
+/**
+ * The largest `offset` a list takes. An unbounded integer (1e20 is one) reached the database, which
+ * cannot take it (PostgreSQL's bigint, SQLite's 64-bit integer): a 500 instead of a 422.
+ */
+export const MAX_OFFSET = 1_000_000_000;
+
+export const Offset = (description?: string) => Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, ...(description ? { description } : {}) });
+
 export const Paging = {
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Offset(),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
 };
 

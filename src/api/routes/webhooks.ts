@@ -8,7 +8,7 @@ import { listCallbacks } from '../../store/callbacks.js';
 import type { CallbackRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
 import { callbackOps } from './callbacks.js';
-import { ErrorBody } from './common.js';
+import { ErrorBody, Offset } from './common.js';
 
 /**
  * The EngageLab e-mail WebHooks API (reference/engagelab-email-webhooks-api.txt): `/v1/webhooks` to
@@ -85,7 +85,7 @@ export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
           querystring: Type.Object(
             {
               api_user: Type.Optional(ApiUser),
-              offset: Type.Integer({ minimum: 0, default: 0, description: 'start position, ≥ 0' }),
+              offset: Offset('start position, ≥ 0'),
               limit: Type.Integer({ minimum: 0, maximum: 100, default: 100, description: 'amount, 0 to 100' }),
             },
             { additionalProperties: false },

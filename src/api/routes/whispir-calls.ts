@@ -7,7 +7,7 @@ import { findCallback } from '../../store/callbacks.js';
 import { listCallbackCalls, markCallsHandled, type CallRow } from '../../store/attempts.js';
 import type { CallbackRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
-import { ErrorBody, isoTime } from './common.js';
+import { ErrorBody, Offset, isoTime } from './common.js';
 
 /**
  * Whispir's callback calls (docs/formats/whispir.md): every attempt of a whispir callback, filtered by
@@ -79,7 +79,7 @@ export function whispirCallRoutes(deps: AppDeps): FastifyPluginAsync {
           querystring: Type.Object(
             {
               status: Type.Optional(Status),
-              offset: Type.Integer({ minimum: 0, default: 0 }),
+              offset: Offset(),
               limit: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
             },
             { additionalProperties: false },
