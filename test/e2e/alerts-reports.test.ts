@@ -74,7 +74,8 @@ for (const backend of BACKENDS) {
 
     it('low verification rate over the window, and authentication timeouts found by the periodic check', async ({ expect }) => {
       const clock = new FakeClock();
-      const { t } = await start(clock);
+      // The test runs the periodic check itself: a scheduler's tick after the clock moves would race it.
+      const { t } = await start(clock, { roles: ['api', 'worker'] });
       const to = `otp-${backend.name}@example.com`;
       await t.api('POST', '/v1/alert-rules', { kind: 'low_verification_rate', threshold: 50, window: 3600, min_sent: 4, emails: [to] });
       await t.api('POST', '/v1/alert-rules', { kind: 'authentication_timeout', threshold: 0, window: 60, emails: [to] });
