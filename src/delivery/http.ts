@@ -1,10 +1,13 @@
 /**
  * Outbound HTTP sender of the delivery engine.
  *
- * One undici Agent for the whole process (a keep-alive pool per origin). Requests go through
- * `agent.dispatch` with a small handler object instead of `agent.request`: no Readable body stream,
- * no AbortController, one timer — this is the hot path. Receiver behaviour never throws: every
- * outcome is a `SendResult`.
+ * Keep-alive connection pools: one per (pool key, origin) for requests that name a key (the worker
+ * names the callback, so a receiver that hangs one callback's requests holds that callback's
+ * connections only, never those of another callback at the same host), and one undici Agent (a pool
+ * per origin) for the rest. A keyed pool is dropped once its last connection closes, as the Agent
+ * drops its own: idle callbacks keep no pools. Requests go through `dispatch` with a small handler
+ * object instead of `request`: no Readable body stream, no AbortController, one timer — this is the
+ * hot path. Receiver behaviour never throws: every outcome is a `SendResult`.
  *
  * Guarantees:
  *  - the destination is re-checked (`checkDestinationUrl`) before anything is sent; names are
@@ -17,7 +20,7 @@
  *    connecting is bounded by `connectTimeoutMs + timeoutMs`;
  *  - error messages never contain request headers.
  */
-import { Agent } from 'undici';
+import { Agent, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkDestinationUrl, guardedLookup, type DestinationCheck } from './ssrf.js';
 import { Memo } from '../lib/memo.js';
@@ -28,6 +31,11 @@ export interface OutboundRequest {
   headers: Record<string, string>;
   body?: string | Buffer;
   timeoutMs: number;
+  /**
+   * Requests naming the same key share connections, apart from every other request (the worker
+   * passes the callback id); without one, requests share a pool per origin.
+   */
+  poolKey?: string;
 }
 
 export type ErrorClass =
@@ -59,8 +67,10 @@ export interface HttpSenderOptions {
   connectTimeoutMs?: number;
   /** Default 4096. */
   maxResponseBodyBytes?: number;
-  /** Default 64. */
+  /** Requests without a pool key: connections per origin. Default 64. */
   connectionsPerOrigin?: number;
+  /** Requests with a pool key: connections per key and origin (RELAY_CALLBACK_CONCURRENCY). Default 64. */
+  connectionsPerKey?: number;
   /** Idle keep-alive time of pooled connections when the server does not say; undici default 4000. */
   keepAliveTimeoutMs?: number;
 }
@@ -362,8 +372,16 @@ function drainError(): Error {
 // Sender
 // ---------------------------------------------------------------------------------------------
 
+/** One pool key's connections to one origin, and how many of them are open. */
+interface KeyedPool {
+  pool: Pool;
+  open: number;
+}
+
 export class HttpSender {
   private readonly agent: Agent;
+  private readonly pools = new Map<string, KeyedPool>();
+  private readonly poolOpts: Pool.Options;
   private readonly checkOpts: { allowPrivate: boolean };
   private readonly connectTimeoutMs: number;
   private readonly maxBytes: number;
@@ -373,12 +391,15 @@ export class HttpSender {
     this.checkOpts = { allowPrivate: opts.allowPrivate };
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.maxBytes = Math.max(0, opts.maxResponseBodyBytes ?? 4096);
-    const agentOpts: Agent.Options = {
-      connections: opts.connectionsPerOrigin ?? 64,
-      connect: { timeout: this.connectTimeoutMs, lookup: guardedLookup(opts.allowPrivate) },
-    };
-    if (opts.keepAliveTimeoutMs !== undefined) agentOpts.keepAliveTimeout = opts.keepAliveTimeoutMs;
-    this.agent = new Agent(agentOpts);
+    const common: Pool.Options = { connect: { timeout: this.connectTimeoutMs, lookup: guardedLookup(opts.allowPrivate) } };
+    if (opts.keepAliveTimeoutMs !== undefined) common.keepAliveTimeout = opts.keepAliveTimeoutMs;
+    this.agent = new Agent({ ...common, connections: opts.connectionsPerOrigin ?? 64 });
+    this.poolOpts = { ...common, connections: opts.connectionsPerKey ?? 64 };
+  }
+
+  /** Keyed pools held now (each has an open connection, or had one moments ago). */
+  get keyedPools(): number {
+    return this.pools.size;
   }
 
   send(req: OutboundRequest): Promise<SendResult> {
@@ -397,7 +418,7 @@ export class HttpSender {
     return new Promise<SendResult>((resolve) => {
       const ex = new Exchange(resolve, start, timeoutMs, this.maxBytes, this.connectTimeoutMs + timeoutMs);
       try {
-        this.agent.dispatch(
+        (req.poolKey === undefined ? this.agent : this.poolFor(req.poolKey, url.origin)).dispatch(
           {
             origin: url.origin,
             path: url.pathname + url.search,
@@ -423,8 +444,36 @@ export class HttpSender {
     return this.checked.get(url, () => checkDestinationUrl(url, this.checkOpts));
   }
 
+  /**
+   * The pool of a key's requests to an origin, made on first use. It goes once its last connection
+   * closes (idle past the keep-alive time, or failing to connect), as undici's Agent lets its own go:
+   * closing lets requests already queued in it finish; the next request makes a new one.
+   */
+  private poolFor(poolKey: string, origin: string): Pool {
+    const key = `${poolKey} ${origin}`;
+    const found = this.pools.get(key);
+    if (found) return found.pool;
+    const entry: KeyedPool = { pool: new Pool(origin, this.poolOpts), open: 0 };
+    const dropIfUnused = () => {
+      if (entry.open > 0 || this.pools.get(key) !== entry) return;
+      this.pools.delete(key);
+      if (!entry.pool.destroyed) void entry.pool.close().catch(() => {});
+    };
+    entry.pool
+      .on('connect', () => entry.open++)
+      .on('disconnect', () => {
+        entry.open--;
+        dropIfUnused();
+      })
+      .on('connectionError', dropIfUnused);
+    this.pools.set(key, entry);
+    return entry.pool;
+  }
+
   /** Waits for in-flight requests, then closes every pooled connection. */
   async close(): Promise<void> {
-    await this.agent.close();
+    const pools = [...this.pools.values()].map((e) => e.pool.close());
+    this.pools.clear();
+    await Promise.all([this.agent.close(), ...pools]);
   }
 }
