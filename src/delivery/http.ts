@@ -216,7 +216,7 @@ function utf8SafeLength(buf: Buffer, len: number): number {
 class Exchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private timer: NodeJS.Timeout | null;
-  private done = false; // result delivered
+  done = false; // result delivered
   private ended = false; // undici finished with the request
   private started = false;
   private status = 0;
@@ -376,6 +376,8 @@ function drainError(): Error {
 interface KeyedPool {
   pool: Pool;
   open: number;
+  /** Forgets and closes the pool unless a connection is open (or a newer pool took its key). */
+  drop(): void;
 }
 
 export class HttpSender {
@@ -417,8 +419,9 @@ export class HttpSender {
     const timeoutMs = req.timeoutMs > 0 && Number.isFinite(req.timeoutMs) ? req.timeoutMs : 15_000;
     return new Promise<SendResult>((resolve) => {
       const ex = new Exchange(resolve, start, timeoutMs, this.maxBytes, this.connectTimeoutMs + timeoutMs);
+      const keyed = req.poolKey === undefined ? undefined : this.poolFor(req.poolKey, url.origin);
       try {
-        (req.poolKey === undefined ? this.agent : this.poolFor(req.poolKey, url.origin)).dispatch(
+        (keyed ? keyed.pool : this.agent).dispatch(
           {
             origin: url.origin,
             path: url.pathname + url.search,
@@ -433,6 +436,9 @@ export class HttpSender {
       } catch (err) {
         ex.fail(err);
       }
+      // Refused before any connection (an invalid header or method): no connection will ever close
+      // to drop the pool made for it.
+      if (keyed && ex.done && keyed.open === 0) keyed.drop();
     });
   }
 
@@ -449,25 +455,28 @@ export class HttpSender {
    * closes (idle past the keep-alive time, or failing to connect), as undici's Agent lets its own go:
    * closing lets requests already queued in it finish; the next request makes a new one.
    */
-  private poolFor(poolKey: string, origin: string): Pool {
+  private poolFor(poolKey: string, origin: string): KeyedPool {
     const key = `${poolKey} ${origin}`;
     const found = this.pools.get(key);
-    if (found) return found.pool;
-    const entry: KeyedPool = { pool: new Pool(origin, this.poolOpts), open: 0 };
-    const dropIfUnused = () => {
-      if (entry.open > 0 || this.pools.get(key) !== entry) return;
-      this.pools.delete(key);
-      if (!entry.pool.destroyed) void entry.pool.close().catch(() => {});
+    if (found) return found;
+    const entry: KeyedPool = {
+      pool: new Pool(origin, this.poolOpts),
+      open: 0,
+      drop: () => {
+        if (entry.open > 0 || this.pools.get(key) !== entry) return;
+        this.pools.delete(key);
+        if (!entry.pool.destroyed) void entry.pool.close().catch(() => {});
+      },
     };
     entry.pool
       .on('connect', () => entry.open++)
       .on('disconnect', () => {
         entry.open--;
-        dropIfUnused();
+        entry.drop();
       })
-      .on('connectionError', dropIfUnused);
+      .on('connectionError', () => entry.drop());
     this.pools.set(key, entry);
-    return entry.pool;
+    return entry;
   }
 
   /** Waits for in-flight requests, then closes every pooled connection. */

@@ -400,6 +400,12 @@ describe('HttpSender connection pools per key (one per callback)', () => {
     for (const result of await Promise.all(hanging)) expect(result.kind).toBe('error');
     await waitUntil(() => sender.keyedPools === 0, { what: "x's pool dropped" });
   });
+
+  it('a request refused before any connection (an invalid header) leaves no pool behind', async () => {
+    const r = await sender.send({ url: 'http://127.0.0.1:9/', method: 'POST', headers: { 'x-bad': 'a\nb' }, body: 'x', timeoutMs: 500, poolKey: 'z' });
+    expect(expectError(r).message).toContain('x-bad');
+    expect(sender.keyedPools).toBe(0);
+  });
 });
 
 describe('HttpSender destination guard (allowPrivate = false)', () => {
