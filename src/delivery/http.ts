@@ -216,7 +216,7 @@ function utf8SafeLength(buf: Buffer, len: number): number {
 class Exchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private timer: NodeJS.Timeout | null;
-  done = false; // result delivered
+  private done = false; // result delivered
   private ended = false; // undici finished with the request
   private started = false;
   private status = 0;
@@ -235,6 +235,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   ) {
     // Until the request is on a socket: waiting for a pooled connection + connecting.
     this.timer = setTimeout(onExchangeTimeout, waitMs, this);
+  }
+
+  /** Its result is out (a refusal before any connection is out by the time dispatch returns). */
+  get settled(): boolean {
+    return this.done;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -438,7 +443,7 @@ export class HttpSender {
       }
       // Refused before any connection (an invalid header or method): no connection will ever close
       // to drop the pool made for it.
-      if (keyed && ex.done && keyed.open === 0) keyed.drop();
+      if (keyed && ex.settled && keyed.open === 0) keyed.drop();
     });
   }
 
