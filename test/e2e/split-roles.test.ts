@@ -27,9 +27,10 @@ describe.skipIf(!postgres.available)('an api process and a worker process on pos
     const db = await postgres.create();
     drop = db.drop;
     api = await startTestRelay(db.url, { roles: ['api', 'scheduler'] });
-    worker = await startTestRelay(db.url, { roles: ['worker'], shutdownTimeoutMs: 1000 });
-    // Its poll stopped, the worker's registry keeps the view it had (but for its sweeps): where a
-    // fleet is for up to 2 s after each edit, so no test depends on when the poll runs.
+    // No periodic sweep either (a sweep catches the registry up): only wakes move it.
+    worker = await startTestRelay(db.url, { roles: ['worker'], shutdownTimeoutMs: 1000, sweepIntervalMs: 600_000 });
+    // Its poll stopped, the worker's registry keeps the view it had: where a fleet is for up to 2 s
+    // after each edit, so no test depends on when the poll runs.
     worker.relay.registry.stop();
   });
   afterAll(async () => {
