@@ -107,7 +107,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   notify.attach({ worker: has('worker') });
 
   if (has('worker')) {
-    sender = new HttpSender({ allowPrivate: config.allowPrivateNetworks });
+    sender = new HttpSender({ allowPrivate: config.allowPrivateNetworks, connectionsPerKey: config.callbackConcurrency });
     worker = new DeliveryWorker(
       { store, registry, sender, authorizer, bus, clock, log: log.child({ component: 'worker' }), metrics, ...(notify.gate ? { gate: notify.gate } : {}) },
       {

@@ -1,10 +1,13 @@
 /**
  * Outbound HTTP sender of the delivery engine.
  *
- * One undici Agent for the whole process (a keep-alive pool per origin). Requests go through
- * `agent.dispatch` with a small handler object instead of `agent.request`: no Readable body stream,
- * no AbortController, one timer — this is the hot path. Receiver behaviour never throws: every
- * outcome is a `SendResult`.
+ * Keep-alive connection pools: one per (pool key, origin) for requests that name a key (the worker
+ * names the callback, so a receiver that hangs one callback's requests holds that callback's
+ * connections only, never those of another callback at the same host), and one undici Agent (a pool
+ * per origin) for the rest. A keyed pool is dropped once its last connection closes, as the Agent
+ * drops its own: idle callbacks keep no pools. Requests go through `dispatch` with a small handler
+ * object instead of `request`: no Readable body stream, no AbortController, one timer — this is the
+ * hot path. Receiver behaviour never throws: every outcome is a `SendResult`.
  *
  * Guarantees:
  *  - the destination is re-checked (`checkDestinationUrl`) before anything is sent; names are
@@ -17,7 +20,7 @@
  *    connecting is bounded by `connectTimeoutMs + timeoutMs`;
  *  - error messages never contain request headers.
  */
-import { Agent } from 'undici';
+import { Agent, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkDestinationUrl, guardedLookup, type DestinationCheck } from './ssrf.js';
 import { Memo } from '../lib/memo.js';
@@ -28,6 +31,11 @@ export interface OutboundRequest {
   headers: Record<string, string>;
   body?: string | Buffer;
   timeoutMs: number;
+  /**
+   * Requests naming the same key share connections, apart from every other request (the worker
+   * passes the callback id); without one, requests share a pool per origin.
+   */
+  poolKey?: string;
 }
 
 export type ErrorClass =
@@ -59,8 +67,10 @@ export interface HttpSenderOptions {
   connectTimeoutMs?: number;
   /** Default 4096. */
   maxResponseBodyBytes?: number;
-  /** Default 64. */
+  /** Requests without a pool key: connections per origin. Default 64. */
   connectionsPerOrigin?: number;
+  /** Requests with a pool key: connections per key and origin (RELAY_CALLBACK_CONCURRENCY). Default 64. */
+  connectionsPerKey?: number;
   /** Idle keep-alive time of pooled connections when the server does not say; undici default 4000. */
   keepAliveTimeoutMs?: number;
 }
@@ -227,6 +237,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.timer = setTimeout(onExchangeTimeout, waitMs, this);
   }
 
+  /** Its result is out (a refusal before any connection is out by the time dispatch returns). */
+  get settled(): boolean {
+    return this.done;
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.done) {
@@ -383,8 +398,18 @@ export function requestTarget(raw: string, url: URL): string {
   }
 }
 
+/** One pool key's connections to one origin, and how many of them are open. */
+interface KeyedPool {
+  pool: Pool;
+  open: number;
+  /** Forgets and closes the pool unless a connection is open (or a newer pool took its key). */
+  drop(): void;
+}
+
 export class HttpSender {
   private readonly agent: Agent;
+  private readonly pools = new Map<string, KeyedPool>();
+  private readonly poolOpts: Pool.Options;
   private readonly checkOpts: { allowPrivate: boolean };
   private readonly connectTimeoutMs: number;
   private readonly maxBytes: number;
@@ -394,12 +419,15 @@ export class HttpSender {
     this.checkOpts = { allowPrivate: opts.allowPrivate };
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.maxBytes = Math.max(0, opts.maxResponseBodyBytes ?? 4096);
-    const agentOpts: Agent.Options = {
-      connections: opts.connectionsPerOrigin ?? 64,
-      connect: { timeout: this.connectTimeoutMs, lookup: guardedLookup(opts.allowPrivate) },
-    };
-    if (opts.keepAliveTimeoutMs !== undefined) agentOpts.keepAliveTimeout = opts.keepAliveTimeoutMs;
-    this.agent = new Agent(agentOpts);
+    const common: Pool.Options = { connect: { timeout: this.connectTimeoutMs, lookup: guardedLookup(opts.allowPrivate) } };
+    if (opts.keepAliveTimeoutMs !== undefined) common.keepAliveTimeout = opts.keepAliveTimeoutMs;
+    this.agent = new Agent({ ...common, connections: opts.connectionsPerOrigin ?? 64 });
+    this.poolOpts = { ...common, connections: opts.connectionsPerKey ?? 64 };
+  }
+
+  /** Keyed pools held now (each has an open connection, or had one moments ago). */
+  get keyedPools(): number {
+    return this.pools.size;
   }
 
   send(req: OutboundRequest): Promise<SendResult> {
@@ -417,8 +445,9 @@ export class HttpSender {
     const timeoutMs = req.timeoutMs > 0 && Number.isFinite(req.timeoutMs) ? req.timeoutMs : 15_000;
     return new Promise<SendResult>((resolve) => {
       const ex = new Exchange(resolve, start, timeoutMs, this.maxBytes, this.connectTimeoutMs + timeoutMs);
+      const keyed = req.poolKey === undefined ? undefined : this.poolFor(req.poolKey, url.origin);
       try {
-        this.agent.dispatch(
+        (keyed ? keyed.pool : this.agent).dispatch(
           {
             origin: url.origin,
             path: ENCODED_DOT.test(req.url) ? requestTarget(req.url, url) : url.pathname + url.search,
@@ -433,6 +462,9 @@ export class HttpSender {
       } catch (err) {
         ex.fail(err);
       }
+      // Refused before any connection (an invalid header or method): no connection will ever close
+      // to drop the pool made for it.
+      if (keyed && ex.settled && keyed.open === 0) keyed.drop();
     });
   }
 
@@ -444,8 +476,39 @@ export class HttpSender {
     return this.checked.get(url, () => checkDestinationUrl(url, this.checkOpts));
   }
 
+  /**
+   * The pool of a key's requests to an origin, made on first use. It goes once its last connection
+   * closes (idle past the keep-alive time, or failing to connect), as undici's Agent lets its own go:
+   * closing lets requests already queued in it finish; the next request makes a new one.
+   */
+  private poolFor(poolKey: string, origin: string): KeyedPool {
+    const key = `${poolKey} ${origin}`;
+    const found = this.pools.get(key);
+    if (found) return found;
+    const entry: KeyedPool = {
+      pool: new Pool(origin, this.poolOpts),
+      open: 0,
+      drop: () => {
+        if (entry.open > 0 || this.pools.get(key) !== entry) return;
+        this.pools.delete(key);
+        if (!entry.pool.destroyed) void entry.pool.close().catch(() => {});
+      },
+    };
+    entry.pool
+      .on('connect', () => entry.open++)
+      .on('disconnect', () => {
+        entry.open--;
+        entry.drop();
+      })
+      .on('connectionError', () => entry.drop());
+    this.pools.set(key, entry);
+    return entry;
+  }
+
   /** Waits for in-flight requests, then closes every pooled connection. */
   async close(): Promise<void> {
-    await this.agent.close();
+    const pools = [...this.pools.values()].map((e) => e.pool.close());
+    this.pools.clear();
+    await Promise.all([this.agent.close(), ...pools]);
   }
 }

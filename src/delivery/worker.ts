@@ -289,6 +289,8 @@ export class DeliveryWorker {
   private async sweep(): Promise<void> {
     this.sweepWanted = false;
     this.lastSweep = this.deps.clock.now();
+    // A callback created in another process since the registry's last poll has deliveries too.
+    await this.deps.registry.catchUp();
     for (const id of this.deps.registry.ids()) {
       const at = await nextDueTime(this.deps.store.db, id);
       if (at === null) this.due.delete(id);
@@ -573,11 +575,14 @@ export class DeliveryWorker {
    */
   private async run(jobs: Job[]): Promise<void> {
     const first = jobs[0]!;
-    const cb = this.deps.registry.get(first.claim.callback_id);
+    let cb = this.deps.registry.get(first.claim.callback_id);
     const finishAll = (make: (claim: ClaimedDelivery) => DeliveryTransition) => {
       for (const job of jobs) this.finish(job, null, make(job.claim), null);
     };
     try {
+      // The registry may not have seen another process create or enable it yet: ask the database
+      // before failing or holding anything.
+      if (!cb?.enabled) cb = await this.deps.registry.refresh(first.claim.callback_id);
       if (!cb) {
         finishAll((c) => this.finalTransition(c, 'failed', null, 'callback_deleted'));
         return;

@@ -1,5 +1,5 @@
 import type { Store } from '../store/db.js';
-import { callbacksVersion, listAllCallbacks } from '../store/callbacks.js';
+import { callbacksVersion, findCallbackById, listAllCallbacks } from '../store/callbacks.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import { toCallback, type Callback } from './callback.js';
 
@@ -14,6 +14,8 @@ export class CallbackRegistry {
   private version = '';
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
+  /** Row reads under way by refresh(), one per id however many callers ask. */
+  private reading = new Map<string, Promise<Callback | undefined>>();
 
   constructor(private readonly store: Store) {}
 
@@ -59,6 +61,44 @@ export class CallbackRegistry {
 
   private async reloadIfChanged(): Promise<void> {
     if ((await callbacksVersion(this.store.db)) !== this.version) await this.reload();
+  }
+
+  /** Where other processes share the database: picks up their edits now rather than at the next poll. */
+  async catchUp(): Promise<void> {
+    if (this.store.caps.multiProcess) await this.reloadIfChanged();
+  }
+
+  /**
+   * The callback as the database has it now, put in the registry (or taken out, when gone). For an id
+   * this registry does not know or holds disabled, before acting on that: where processes share the
+   * database, a callback created or enabled elsewhere is here only after the next poll, and its first
+   * deliveries can reach a worker before that.
+   */
+  refresh(id: string): Promise<Callback | undefined> {
+    let read = this.reading.get(id);
+    if (!read) {
+      read = findCallbackById(this.store.db, id)
+        .then((row) => this.put(id, row ? toCallback(row) : undefined))
+        .finally(() => this.reading.delete(id));
+      this.reading.set(id, read);
+    }
+    return read;
+  }
+
+  /** Replaces (or removes) one callback; the maps' lists are copied, never changed under a reader. */
+  private put(id: string, cb: Callback | undefined): Callback | undefined {
+    const old = this.byId.get(id);
+    if (old) {
+      const rest = (this.byAccount.get(old.accountId) ?? []).filter((c) => c.id !== id);
+      if (rest.length > 0) this.byAccount.set(old.accountId, rest);
+      else this.byAccount.delete(old.accountId);
+      this.byId.delete(id);
+    }
+    if (cb) {
+      this.byId.set(id, cb);
+      this.byAccount.set(cb.accountId, [...(this.byAccount.get(cb.accountId) ?? []), cb]);
+    }
+    return cb;
   }
 
   /** Every callback id known, enabled or not. */

@@ -50,6 +50,11 @@ export async function listCallbacks(
   });
 }
 
+/** One callback by id whatever its account: the routing cache's check of an id it does not know. */
+export async function findCallbackById(db: Db, id: string): Promise<CallbackRow | undefined> {
+  return db.selectFrom('callbacks').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 /** Every callback of every account: the routing cache's source. */
 export async function listAllCallbacks(db: Db): Promise<CallbackRow[]> {
   return db.selectFrom('callbacks').selectAll().execute();

@@ -11,6 +11,7 @@ import dns from 'node:dns';
 import { HttpSender, classifyError } from '../../src/delivery/http.js';
 import { checkDestinationUrl, guardedLookup } from '../../src/delivery/ssrf.js';
 import type { SendResult } from '../../src/delivery/http.js';
+import { waitUntil } from '../helpers/e2e.js';
 
 // Every server here listens on 127.0.0.1; no test sends traffic anywhere else.
 
@@ -360,6 +361,50 @@ describe('HttpSender against local servers', () => {
       expect(r.errorClass).toBe('tls');
       expect(s.requests).toBe(0);
     });
+  });
+});
+
+describe('HttpSender connection pools per key (one per callback)', () => {
+  // Two connections per origin without a key, two per key and origin with one.
+  const sender = new HttpSender({ allowPrivate: true, connectTimeoutMs: 1000, connectionsPerOrigin: 2, connectionsPerKey: 2 });
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer((req, res) => {
+      if (req.url?.startsWith('/hang')) return; // never answers
+      res.setHeader('connection', 'close');
+      res.end('ok');
+    });
+  });
+  afterAll(async () => {
+    // The server first: it drops the hanging requests the sender would wait for.
+    await s.close();
+    await sender.close();
+  });
+
+  it("a key whose requests hang holds its own connections only: another key's request to the same origin goes out at once", async () => {
+    const send = (path: string, poolKey: string, timeoutMs: number) =>
+      sender.send({ url: s.url + path, method: 'POST', headers: {}, body: 'x', timeoutMs, poolKey });
+    // Three of x's requests: two on its two connections, the third waits for one of them.
+    const hanging = [1, 2, 3].map((i) => send(`/hang/${i}`, 'x', 30_000));
+    await waitUntil(() => s.requests === 2, { what: "x's first two requests" });
+    // y's request gets no more than the time to connect plus its own timeout to reach the server.
+    const r = await send('/ok', 'y', 500);
+    expect(expectResponse(r).status).toBe(200);
+    expect(s.requests).toBe(3);
+    expect(s.connections).toBe(3);
+    // y's connection closed (the server said so): its pool goes with it; x's stays, with its queue.
+    await waitUntil(() => sender.keyedPools === 1, { what: "y's pool dropped" });
+    expect(s.requests).toBe(3);
+
+    await s.close();
+    for (const result of await Promise.all(hanging)) expect(result.kind).toBe('error');
+    await waitUntil(() => sender.keyedPools === 0, { what: "x's pool dropped" });
+  });
+
+  it('a request refused before any connection (an invalid header) leaves no pool behind', async () => {
+    const r = await sender.send({ url: 'http://127.0.0.1:9/', method: 'POST', headers: { 'x-bad': 'a\nb' }, body: 'x', timeoutMs: 500, poolKey: 'z' });
+    expect(expectError(r).message).toContain('x-bad');
+    expect(sender.keyedPools).toBe(0);
   });
 });
 

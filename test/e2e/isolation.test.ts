@@ -69,4 +69,64 @@ for (const backend of BACKENDS) {
       expect(dead.received).toHaveLength(CALLBACK_CAP);
     });
   });
+
+  describe.skipIf(!backend.available)(`isolation at one host on ${backend.name}`, () => {
+    // More in flight to one callback than the process once pooled per origin (64 connections).
+    const CALLBACK_CAP = 80;
+    let t: TestRelay;
+    let drop: () => Promise<void>;
+    let receiver: TestReceiver;
+    const hangs = (r: { path: string }) => r.path.startsWith('/hang');
+
+    beforeAll(async () => {
+      const db = await backend.create();
+      drop = db.drop;
+      t = await startTestRelay(db.url, { callbackConcurrency: CALLBACK_CAP, shutdownTimeoutMs: 1000 });
+      receiver = await new TestReceiver().start();
+      receiver.behaviour = (req, res) => {
+        if (!hangs(req)) res.end('ok');
+      };
+    });
+    afterAll(async () => {
+      await receiver?.close();
+      await t?.close();
+      await drop?.();
+    });
+
+    it("a callback whose requests hang at a host holds its own connections only: another callback at that host gets through, no attempt failed", async () => {
+      const a = await t.newTenant(`x-${backend.name}`);
+      const b = await t.newTenant(`y-${backend.name}`);
+      // Same origin, two paths: X never answers (and waits the longest a callback may), Y answers 200.
+      await createCallback(t, { title: 'X (hangs)', url: `${receiver.url}/hang`, timeout: 60 }, a.auth);
+      const y = await createCallback(t, { title: 'Y (answers)', url: `${receiver.url}/ok`, timeout: 1 }, b.auth);
+
+      const evX = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: CALLBACK_CAP + 20 }, (_, i) => ({ type: 'sms.delivered', data: { x: i } })) }, { auth: a.auth });
+      expect(evX.status).toBe(202);
+      // X holds at least what a shared pool per origin had.
+      await receiver.waitFor((r) => r.filter(hangs).length >= 64, 10_000, "X's requests");
+
+      const evY = await t.api('POST', '/v1/events/batch', { events: Array.from({ length: 20 }, (_, i) => ({ type: 'sms.delivered', data: { y: i } })) }, { auth: b.auth });
+      expect(evY.status).toBe(202);
+      // Every Y delivery attempted (with a shared pool: failed "connection pool busy" after 5 s + 1 s).
+      const listY = await waitUntil(
+        async () => {
+          const res = await t.api('GET', '/v1/deliveries?limit=100', undefined, { auth: b.auth });
+          const data = res.body.data as { state: string; attempts: number; last_error: string | null }[];
+          return data.length === 20 && data.every((d) => d.attempts > 0) ? data : undefined;
+        },
+        { timeoutMs: 15_000, what: "every Y delivery attempted" },
+      );
+      expect(listY.map((d) => [d.state, d.attempts, d.last_error])).toEqual(listY.map(() => ['delivered', 1, null]));
+      const failedY = await t.relay.store.db.selectFrom('attempts').select('outcome').where('callback_id', '=', y.id).where('outcome', '!=', 'success').execute();
+      expect(failedY).toEqual([]);
+      expect(receiver.received.filter((r) => !hangs(r))).toHaveLength(20);
+
+      // X meanwhile: its cap in flight, all of it still waiting.
+      await receiver.waitFor((r) => r.filter(hangs).length >= CALLBACK_CAP, 10_000, "X's cap in flight");
+      expect(receiver.received.filter(hangs)).toHaveLength(CALLBACK_CAP);
+      const listX = await t.api('GET', '/v1/deliveries?limit=200', undefined, { auth: a.auth });
+      expect(listX.body.data).toHaveLength(CALLBACK_CAP + 20);
+      expect((listX.body.data as { state: string; attempts: number }[]).every((d) => d.state === 'pending' && d.attempts === 0)).toBe(true);
+    });
+  });
 }
