@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -156,14 +156,9 @@ async function main(): Promise<void> {
     await sql`analyze`.execute(store.db);
     console.error(`seeded ${COUNT} deliveries, ${Number(counts.n)} attempts, ${COUNT} events in ${Math.round(performance.now() - t0)} ms`);
 
-    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
     const baseline = ingestLoop(store);
     await sleep(SECONDS * 1000);
     const alone = await baseline.stop();
-    loopDelay.disable();
-    const loopAlone = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
-    loopDelay.reset();
 
     // Every batch transaction timed from its first statement to its commit (and, apart, the wait for the connection).
     const batches: { wait: number; tx: number }[] = [];
@@ -181,13 +176,11 @@ async function main(): Promise<void> {
       },
     };
     const purger = new RetentionPurger({ store: timed, clock, log: pino({ level: 'silent' }) }, { defaultMs: 30 * DAY, batchSize: BATCH, maxBatches: Number.MAX_SAFE_INTEGER });
-    loopDelay.enable();
     const during = ingestLoop(store);
     const p0 = performance.now();
     const purged = await purger.purge();
     const purgeMs = performance.now() - p0;
     const withPurge = await during.stop();
-    loopDelay.disable();
     const result = {
       db: values.db,
       count: COUNT,
@@ -201,8 +194,6 @@ async function main(): Promise<void> {
       batchWaitForConnectionMs: stats(batches.map((b) => b.wait)),
       ingestAloneMs: stats(alone),
       ingestDuringPurgeMs: stats(withPurge),
-      eventLoopDelayAloneMs: { p99: Math.round(loopAlone.p99 * 100) / 100, max: Math.round(loopAlone.max * 100) / 100 },
-      eventLoopDelayDuringPurgeMs: { p99: Math.round((loopDelay.percentile(99) / 1e6) * 100) / 100, max: Math.round((loopDelay.max / 1e6) * 100) / 100 },
     };
     console.log(JSON.stringify(result, null, 2));
   } finally {
