@@ -54,7 +54,10 @@ export function purgeBefore(policy: RetentionPolicyRow, defaultMs: number, now: 
  * connection and the event loop) in between.
  */
 export class RetentionPurger {
-  /** Per account: how far the walk through old events got (see oldEventsStatement). */
+  /**
+   * Per account: how far the walk through old events got (see oldEventsStatement). In memory: a
+   * process that becomes the scheduler walks once from the oldest event, stepping over the owed ones.
+   */
   private readonly cursors = new Map<string, EventCursor>();
   private readonly batchSize: number;
   private readonly maxBatches: number;
