@@ -42,6 +42,8 @@ export interface Config {
   autoDisableAfterMs: number;
   /** This many deliveries exhausted without a success disable a callback; 0: never. */
   autoDisableExhausted: number;
+  /** Finished deliveries (with their attempts) and events older than this are purged; 0: kept forever. */
+  retentionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -75,6 +77,7 @@ const FIELDS = {
   RELAY_CIRCUIT_MAX_COOLDOWN: { def: '10m', read: (v: string) => duration(v, 'RELAY_CIRCUIT_MAX_COOLDOWN') },
   RELAY_AUTO_DISABLE_AFTER: { def: '5d', read: (v: string) => duration(v, 'RELAY_AUTO_DISABLE_AFTER') },
   RELAY_AUTO_DISABLE_EXHAUSTED: { def: '100', read: (v: string) => int(v, 'RELAY_AUTO_DISABLE_EXHAUSTED', 0, 100_000_000) },
+  RELAY_RETENTION: { def: '30d', read: retention },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -123,6 +126,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     circuitMaxCooldownMs: get('RELAY_CIRCUIT_MAX_COOLDOWN')!,
     autoDisableAfterMs: get('RELAY_AUTO_DISABLE_AFTER')!,
     autoDisableExhausted: get('RELAY_AUTO_DISABLE_EXHAUSTED')!,
+    retentionMs: get('RELAY_RETENTION')!,
     ...overrides,
   };
   if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {
@@ -143,6 +147,16 @@ function int(v: string, name: string, min: number, max: number): number {
 function lease(v: string): number {
   const ms = duration(v, 'RELAY_LEASE');
   if (ms < 1000) throw new ConfigError(`RELAY_LEASE: at least 1s, got "${v}"`);
+  return ms;
+}
+
+/**
+ * 0 (keep forever) or at least a day: an event purged sooner would take its idempotency key with it
+ * while the key still protects against a repeat (24 h).
+ */
+function retention(v: string): number {
+  const ms = duration(v, 'RELAY_RETENTION');
+  if (ms !== 0 && ms < 86_400_000) throw new ConfigError(`RELAY_RETENTION: 0 (keep forever) or at least 1d, got "${v}"`);
   return ms;
 }
 

@@ -11,6 +11,7 @@ import { HttpSender } from './delivery/http.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { disableOnGone } from './notify/gone.js';
 import { Scheduler } from './scheduler.js';
+import { RetentionPurger } from './retention.js';
 import { createNotify, type Notify } from './notify/index.js';
 import { buildApp, buildOpsApp, type App, type OpsApp } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
@@ -126,7 +127,8 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
 
   let scheduler: Scheduler | undefined;
   if (has('scheduler')) {
-    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }), jobs: notify.jobs });
+    const retention = new RetentionPurger({ store, clock, log: log.child({ component: 'retention' }) }, { defaultMs: config.retentionMs });
+    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }), jobs: [...notify.jobs, retention.job()] });
     scheduler.start();
   }
 

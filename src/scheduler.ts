@@ -10,7 +10,8 @@ export const SCHEDULER_LOCK_KEY = 0x5e1a7;
 export interface Job {
   name: string;
   everyMs: number;
-  run: () => Promise<unknown>;
+  /** `signal` is aborted when the scheduler stops: a long job (the retention purge) ends early. */
+  run: (signal: AbortSignal) => Promise<unknown>;
 }
 
 /**
@@ -23,6 +24,7 @@ export class Scheduler {
   private lastRun = new Map<string, number>();
   private readonly jobs: Job[];
   private running: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: { store: Store; clock: Clock; log: Logger; jobs?: Job[] }) {
     this.jobs = [
@@ -49,10 +51,11 @@ export class Scheduler {
         if (!this.leader) return;
         const now = this.deps.clock.now();
         for (const job of this.jobs) {
+          if (this.stopping.signal.aborted) break;
           if (now - (this.lastRun.get(job.name) ?? 0) < job.everyMs) continue;
           this.lastRun.set(job.name, now);
           try {
-            await job.run();
+            await job.run(this.stopping.signal);
           } catch (err) {
             this.deps.log.error({ err, job: job.name }, 'scheduled job failed');
           }
@@ -67,6 +70,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.stopping.abort();
     if (this.running) await this.running;
   }
 }

@@ -263,5 +263,22 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         if (caps.fillFactor) await sql`alter table deliveries set (fillfactor = ${sql.lit(DELIVERIES_FILLFACTOR)})`.execute(db);
       },
     },
+    // 0006: retention — finished deliveries and old events are purged; a per-account period, and the
+    // indexes that find what is due for purging without reading the rest.
+    '0006_retention': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('account_settings').addColumn('retention_days', 'integer').execute();
+        // Only finished deliveries have completed_at: owed ones are never in it, and it changes at
+        // most once per delivery (when it finishes), not on every claim or retry.
+        await db.schema
+          .createIndex('deliveries_finished')
+          .on('deliveries')
+          .columns(['account_id', 'completed_at'])
+          .where(sql.ref('completed_at'), 'is not', null)
+          .execute();
+        // Events that never had a delivery are found by age; id orders events of the same millisecond.
+        await db.schema.createIndex('events_account_created').on('events').columns(['account_id', 'created_at', 'id']).execute();
+      },
+    },
   };
 }

@@ -203,6 +203,8 @@ export interface AccountSettingsTable {
   report_emails: string;
   /** Start of the next period to report (UTC); null while reports are off. */
   report_next_at: number | null;
+  /** Days finished deliveries and old events are kept; 0: forever; null: the relay's RELAY_RETENTION. */
+  retention_days: number | null;
   updated_at: number;
 }
 

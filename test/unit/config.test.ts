@@ -17,6 +17,13 @@ describe('configuration', () => {
     expect(loadConfig({ RELAY_LEASE: '5m' }).leaseMs).toBe(300_000);
   });
 
+  it('reads RELAY_RETENTION as a duration: 30 days by default, 0 keeps forever', () => {
+    expect(loadConfig({}).retentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ RELAY_RETENTION: '7d' }).retentionMs).toBe(7 * 86_400_000);
+    expect(loadConfig({ RELAY_RETENTION: '36h' }).retentionMs).toBe(36 * 3_600_000);
+    expect(loadConfig({ RELAY_RETENTION: '0' }).retentionMs).toBe(0);
+  });
+
   it('reads RELAY_RETRY_SCHEDULE in any unit', () => {
     expect(loadConfig({ RELAY_RETRY_SCHEDULE: '0s, 250ms,1m,2h,1d' }).retrySchedule).toEqual([0, 250, 60_000, 7_200_000, 86_400_000]);
   });
@@ -34,6 +41,8 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ RELAY_LEASE: '500ms' }, /RELAY_LEASE: at least 1s, got "500ms"/],
     [{ RELAY_LEASE: 'long' }, /RELAY_LEASE: not a duration/],
+    [{ RELAY_RETENTION: '12h' }, /RELAY_RETENTION: 0 \(keep forever\) or at least 1d, got "12h"/],
+    [{ RELAY_RETENTION: 'a month' }, /RELAY_RETENTION: not a duration/],
   ])('refuses %o with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -21,18 +21,23 @@ export const BotToken = Type.Union([Type.String({ pattern: '^[A-Za-z0-9:_-]{10,2
   description: 'Telegram bot token; write-only (answers only say whether one is set); null removes it',
 });
 
+const RetentionDays = Type.Union([Type.Integer({ minimum: 0, maximum: 36_500 }), Type.Null()], {
+  description: 'Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION',
+});
 const AccountOut = Type.Object({
   id: Type.String(),
   name: Type.String(),
   admin_email: Type.Union([Type.String(), Type.Null()]),
   telegram_chat_ids: Type.Array(Type.String()),
   telegram_bot_token_set: Type.Boolean(),
+  retention_days: RetentionDays,
 });
 const AccountPatch = Type.Object(
   {
     admin_email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])),
     telegram_chat_ids: Type.Optional(ChatIds),
     telegram_bot_token: Type.Optional(BotToken),
+    retention_days: Type.Optional(RetentionDays),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -110,6 +115,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
         admin_email: account.admin_email,
         telegram_chat_ids: settings ? (JSON.parse(settings.telegram_chat_ids) as string[]) : [],
         telegram_bot_token_set: Boolean(settings?.telegram_bot_token),
+        retention_days: settings?.retention_days ?? null,
       };
     };
 
@@ -122,7 +128,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
       {
         schema: {
           tags,
-          summary: 'Set the admin e-mail (default recipient of notices and reports) and the account’s Telegram bot and chats',
+          summary: 'Set the admin e-mail (default recipient of notices and reports), the account’s Telegram bot and chats, and its retention',
           body: AccountPatch,
           response: { 200: AccountOut, 422: ErrorBody },
         },
@@ -131,13 +137,14 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
         const b = req.body;
         const accountId = req.principal.accountId;
         if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
-        if (b.telegram_chat_ids !== undefined || b.telegram_bot_token !== undefined) {
+        if (b.telegram_chat_ids !== undefined || b.telegram_bot_token !== undefined || b.retention_days !== undefined) {
           await upsertAccountSettings(
             db,
             accountId,
             {
               ...(b.telegram_chat_ids !== undefined ? { telegram_chat_ids: JSON.stringify(b.telegram_chat_ids) } : {}),
               ...(b.telegram_bot_token !== undefined ? { telegram_bot_token: b.telegram_bot_token } : {}),
+              ...(b.retention_days !== undefined ? { retention_days: b.retention_days } : {}),
             },
             deps.clock.now(),
           );
