@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { checkpointInBackground } from './checkpoint.js';
+import { DiskWatch, watchDialect, type DiskFailure } from './failure.js';
 import { POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -31,6 +32,8 @@ export interface Store {
   relaxed<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
   /** The PostgreSQL schema the tables live in; undefined on SQLite. */
   currentSchema(): Promise<string | undefined>;
+  /** A recent disk failure (full, I/O error) of a statement, with no write committed since (readiness). */
+  diskFailure(): DiskFailure | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,8 @@ function openSqlite(path: string, opts: OpenOptions): Store {
   database.pragma('temp_store = MEMORY');
   cacheStatements(database);
   const stopCheckpoints = file !== ':memory:' && opts.checkpointThread ? checkpointInBackground(database, file, opts.checkpointThread.log) : undefined;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const disk = new DiskWatch();
+  const db = new Kysely<Database>({ dialect: watchDialect(new SqliteDialect({ database }), disk) });
   return {
     db,
     caps: SQLITE_CAPABILITIES,
@@ -83,6 +87,7 @@ function openSqlite(path: string, opts: OpenOptions): Store {
         }
       }),
     currentSchema: async () => undefined,
+    diskFailure: () => disk.current(),
     close: async () => {
       await stopCheckpoints?.();
       await db.destroy();
@@ -121,8 +126,9 @@ function openPostgres(url: string): Store {
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries report their own errors.
   });
+  const disk = new DiskWatch();
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({
+    dialect: watchDialect(new PostgresDialect({
       pool: async () => {
         if (schema) {
           const client = new pg.Client({ connectionString });
@@ -132,7 +138,7 @@ function openPostgres(url: string): Store {
         }
         return pool;
       },
-    }),
+    }), disk),
   });
   let listener: pg.Client | undefined;
   let lockClient: pg.PoolClient | undefined;
@@ -180,6 +186,7 @@ function openPostgres(url: string): Store {
       const res = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
       return res.rows[0]?.s ?? undefined;
     },
+    diskFailure: () => disk.current(),
     async close() {
       lockClient?.release(true);
       lockClient = undefined;
