@@ -48,6 +48,8 @@ export interface StartOptions {
   log?: Logger;
   /** Listen on config.port (default true); tests of the API alone use app.inject() instead. */
   listen?: boolean;
+  /** SQLite: refuse to start while another process serves the file, and keep others out (`serve`). */
+  exclusive?: boolean;
 }
 
 /** Opens the database, brings it up to date, and starts the roles this process was given. */
@@ -56,7 +58,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   const log = opts.log ?? createLogger(config.logLevel);
   // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
   setMasterKey(config.masterKey);
-  const store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
+  const store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) }, exclusive: opts.exclusive ?? false });
   try {
     await migrateToLatest(store);
   } catch (err) {

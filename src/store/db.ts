@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { checkpointInBackground } from './checkpoint.js';
 import { DiskWatch, watchDialect, type DiskFailure } from './failure.js';
+import { lockSqliteFile } from './lock.js';
 import { POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -47,6 +48,12 @@ export interface OpenOptions {
    * process; short-lived ones (migrate, tests of the store) leave it to SQLite.
    */
   checkpointThread?: { log: Logger };
+  /**
+   * SQLite: hold the database for this process alone while the store is open, and refuse it
+   * (DatabaseInUseError) when another process does (see lockSqliteFile). For `serve` and `migrate`;
+   * PostgreSQL is shared by design and ignores it.
+   */
+  exclusive?: boolean;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
@@ -56,7 +63,14 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
 function openSqlite(path: string, opts: OpenOptions): Store {
   const file = path === ':memory:' || path === '' ? ':memory:' : resolve(path);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const database = new SqliteDatabase(file);
+  const unlock = file !== ':memory:' && opts.exclusive ? lockSqliteFile(file) : undefined;
+  let database: SqliteDatabase.Database;
+  try {
+    database = new SqliteDatabase(file);
+  } catch (err) {
+    unlock?.();
+    throw err;
+  }
   database.pragma('journal_mode = WAL');
   // FULL: a committed (acknowledged) transaction survives power loss, not only a killed process.
   database.pragma('synchronous = FULL');
@@ -91,6 +105,7 @@ function openSqlite(path: string, opts: OpenOptions): Store {
     close: async () => {
       await stopCheckpoints?.();
       await db.destroy();
+      unlock?.();
     },
   };
 }
@@ -202,6 +217,14 @@ export async function pingDatabase(db: Db): Promise<void> {
 }
 
 export class SchemaTooNewError extends Error {}
+
+/** The migrations this code has that the database has not had yet. */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  const migrationTableSchema = await store.currentSchema();
+  const provider = { getMigrations: async () => migrations(store.caps) };
+  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
 
 /** Brings the schema up to date; refuses a database migrated by a newer version of callback-relay. */
 export async function migrateToLatest(store: Store): Promise<string[]> {
