@@ -103,6 +103,9 @@ class WatchedConnection implements DatabaseConnection {
 }
 
 class WatchedDriver implements Driver {
+  /** One wrapper per connection, made once (SQLite has a single connection; pg's are pooled). */
+  private readonly wrappers = new WeakMap<DatabaseConnection, WatchedConnection>();
+
   constructor(
     private readonly inner: Driver,
     private readonly watch: DiskWatch,
@@ -113,7 +116,13 @@ class WatchedDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new WatchedConnection(await this.inner.acquireConnection(), this.watch);
+    const inner = await this.inner.acquireConnection();
+    let c = this.wrappers.get(inner);
+    if (!c) {
+      c = new WatchedConnection(inner, this.watch);
+      this.wrappers.set(inner, c);
+    }
+    return c;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
