@@ -69,6 +69,7 @@ export async function backupSqlite(source: string, target: string, onProgress?: 
     return { file: to, pages: totalPages, bytes: statSync(to).size };
   } catch (err) {
     rmSync(partial, { force: true });
+    rmSync(`${partial}-journal`, { force: true });
     throw err;
   } finally {
     db.close();

@@ -67,3 +67,24 @@ describe('a transaction on a full SQLite database', () => {
     expect(store.diskFailure()).toBeUndefined();
   });
 });
+
+const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
+describe.skipIf(!postgres.available)('a transaction whose PostgreSQL connection dies', () => {
+  let store: Store;
+  useStore(postgres, (s) => (store = s));
+
+  it("fails with the server's error, not with the rollback that cannot be sent after it", async () => {
+    const failed = await store.db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`select pg_terminate_backend(pg_backend_pid())`.execute(trx);
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(failed).toMatchObject({ code: '57P01' });
+    // The pool replaced the connection.
+    expect((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows[0]!.one).toBe(1);
+  });
+});
