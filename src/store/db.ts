@@ -67,11 +67,12 @@ function openSqlite(path: string, opts: OpenOptions): Store {
   let database: SqliteDatabase.Database;
   try {
     database = new SqliteDatabase(file);
+    // The first read of the file: where one that is no database fails.
+    database.pragma('journal_mode = WAL');
   } catch (err) {
     unlock?.();
     throw err;
   }
-  database.pragma('journal_mode = WAL');
   // FULL: a committed (acknowledged) transaction survives power loss, not only a killed process.
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
