@@ -2,7 +2,9 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, parseRoles } from './config.js';
 import { startRelay } from './runtime.js';
-import { migrateToLatest, openStore } from './store/db.js';
+import { migrateToLatest, openStore, pendingMigrations } from './store/db.js';
+import { DatabaseInUseError } from './store/lock.js';
+import { backupDatabase } from './store/backup.js';
 import { createApiUser } from './admin/accounts.js';
 import { boundHeapGrowth } from './lib/heap.js';
 
@@ -22,7 +24,7 @@ program
     if (cmd.args.length > 0) unknownCommand(cmd.args[0]!);
     const config = loadConfig(process.env, opts.roles ? { roles: parseRoles(opts.roles) } : {});
     boundHeapGrowth();
-    const relay = await startRelay(config);
+    const relay = await startRelay(config, { exclusive: true });
     if (relay.generatedAdmin) {
       // Printed once: the key is stored only as a digest.
       process.stdout.write(
@@ -49,10 +51,10 @@ program
 
 program
   .command('migrate')
-  .description('Bring the database schema up to date, then exit')
+  .description('Bring the database schema up to date, then exit (SQLite: not while serve runs on it)')
   .action(async () => {
     const config = loadConfig();
-    const store = await openStore(config.databaseUrl);
+    const store = await openStore(config.databaseUrl, { exclusive: true });
     try {
       const applied = await migrateToLatest(store);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
@@ -69,14 +71,35 @@ program
   .option('--email <address>', "the new account's admin e-mail")
   .action(async (opts: { name: string; account?: string; email?: string }) => {
     const config = loadConfig();
-    const store = await openStore(config.databaseUrl);
+    // Beside a running `serve` on SQLite: that process keeps the schema; only add the user to it.
+    let busy = undefined as DatabaseInUseError | undefined;
+    const store = await openStore(config.databaseUrl, { exclusive: true }).catch((err: unknown) => {
+      if (!(err instanceof DatabaseInUseError)) throw err;
+      busy = err;
+      return openStore(config.databaseUrl);
+    });
     try {
-      await migrateToLatest(store);
+      if (!busy) await migrateToLatest(store);
+      else if ((await pendingMigrations(store)).length > 0) throw new Error(`${busy.message}; its schema is older than this version's: stop it, then run migrate`);
       const c = await createApiUser(store, { name: opts.name, accountId: opts.account, adminEmail: opts.email ?? null });
       process.stdout.write(`account: ${c.accountId}\napi_user: ${c.apiUser}\napi_key: ${c.apiKey}\n`);
     } finally {
       await store.close();
     }
+  });
+
+program
+  .command('backup')
+  .description('Copy the SQLite database into FILE, consistent while serve runs (PostgreSQL: use pg_dump)')
+  .argument('<file>', 'the new backup file')
+  .action(async (file: string) => {
+    const config = loadConfig();
+    const tty = process.stderr.isTTY;
+    const r = await backupDatabase(config.databaseUrl, file, (done, total) => {
+      if (tty) process.stderr.write(`\rbacking up: ${Math.floor((100 * done) / Math.max(total, 1))}% (${done} of ${total} pages)`);
+    });
+    if (tty) process.stderr.write('\n');
+    process.stdout.write(`backed up ${config.databaseUrl} to ${r.file}: ${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB\n`);
   });
 
 /** Refuses an unknown command (exit code 2) with the commands it may have meant. */

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/log.js';
 import { Metrics } from './lib/metrics.js';
 import { migrateToLatest, openStore, type Store } from './store/db.js';
+import { DatabaseInUseError } from './store/lock.js';
 import { queueStats } from './store/deliveries.js';
 import { CallbackRegistry } from './routing/registry.js';
 import { Ingestor } from './ingest/ingest.js';
@@ -49,6 +50,8 @@ export interface StartOptions {
   log?: Logger;
   /** Listen on config.port (default true); tests of the API alone use app.inject() instead. */
   listen?: boolean;
+  /** SQLite: refuse to start while another process serves the file, and keep others out (`serve`). */
+  exclusive?: boolean;
 }
 
 /** Opens the database, brings it up to date, and starts the roles this process was given. */
@@ -59,8 +62,10 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   setMasterKey(config.masterKey);
   let store: Store;
   try {
-    store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
+    store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) }, exclusive: opts.exclusive ?? false });
   } catch (err) {
+    // Another process holding the SQLite file says so itself; anything else is the URL's to fix.
+    if (err instanceof DatabaseInUseError) throw err;
     throw settingError(`cannot open the database ${safeDatabaseUrl(config.databaseUrl)}`, err, 'check DATABASE_URL');
   }
   try {

@@ -10,6 +10,7 @@ import { ApiError, ERRORS, type ErrorCode } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Store } from '../store/db.js';
+import { describeDiskFailure } from '../store/failure.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Ingestor } from '../ingest/ingest.js';
 import type { PipelineBus } from '../delivery/bus.js';
@@ -198,12 +199,13 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
     body = { code: 'bad_request', message: error.message };
   } else if (isStorageUnavailable(error)) {
     status = 503;
-    body = { code: 'storage_unavailable', message: 'the database is unavailable; retry the request' };
+    const disk = describeDiskFailure(error);
+    body = { code: 'storage_unavailable', message: disk ? `${disk}; retry the request later` : 'the database is unavailable; retry the request' };
   } else {
     status = 500;
     body = { code: 'internal', message: 'internal error' };
   }
-  if (status >= 500) req.log.error({ err: error, url: req.url }, 'request failed');
+  if (status >= 500) req.log.error({ err: error, url: req.url }, `request failed: ${body.message}`);
   else req.log.info({ code: body.code, url: req.url, status }, body.message);
   if (status === 401) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
   void reply.code(status).send(body);
@@ -220,6 +222,8 @@ const STORAGE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
+  '53100', // disk_full
+  '58030', // io_error
   '57P01', // admin_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections

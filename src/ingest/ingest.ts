@@ -5,6 +5,7 @@ import type { Db, Store } from '../store/db.js';
 import { insertEventsWithDeliveries, type ClaimedDelivery } from '../store/deliveries.js';
 import { expireIdempotencyKeys, findEventsByIdempotencyKeys } from '../store/events.js';
 import { insertRowSetsIsAtomic } from '../store/bulk.js';
+import { describeDiskFailure } from '../store/failure.js';
 import type { EventRow, NewDelivery, NewEvent } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
@@ -345,7 +346,8 @@ export class Ingestor {
 
 function toStorageError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  const e = new ApiError('storage_unavailable', 'the event could not be stored; retry the request');
+  const disk = describeDiskFailure(err);
+  const e = new ApiError('storage_unavailable', disk ? `the event could not be stored: ${disk}; retry the request later` : 'the event could not be stored; retry the request');
   (e as { cause?: unknown }).cause = err;
   return e;
 }

@@ -5,6 +5,8 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { checkpointInBackground } from './checkpoint.js';
+import { DiskWatch, watchDialect, type DiskFailure } from './failure.js';
+import { lockSqliteFile } from './lock.js';
 import { POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -31,6 +33,8 @@ export interface Store {
   relaxed<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
   /** The PostgreSQL schema the tables live in; undefined on SQLite. */
   currentSchema(): Promise<string | undefined>;
+  /** A recent disk failure (full, I/O error) of a statement, with no write committed since (readiness). */
+  diskFailure(): DiskFailure | undefined;
   close(): Promise<void>;
 }
 
@@ -44,6 +48,12 @@ export interface OpenOptions {
    * process; short-lived ones (migrate, tests of the store) leave it to SQLite.
    */
   checkpointThread?: { log: Logger };
+  /**
+   * SQLite: hold the database for this process alone while the store is open, and refuse it
+   * (DatabaseInUseError) when another process does (see lockSqliteFile). For `serve` and `migrate`;
+   * PostgreSQL is shared by design and ignores it.
+   */
+  exclusive?: boolean;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
@@ -53,8 +63,16 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
 function openSqlite(path: string, opts: OpenOptions): Store {
   const file = path === ':memory:' || path === '' ? ':memory:' : resolve(path);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const database = new SqliteDatabase(file);
-  database.pragma('journal_mode = WAL');
+  const unlock = file !== ':memory:' && opts.exclusive ? lockSqliteFile(file) : undefined;
+  let database: SqliteDatabase.Database;
+  try {
+    database = new SqliteDatabase(file);
+    // The first read of the file: where one that is no database fails.
+    database.pragma('journal_mode = WAL');
+  } catch (err) {
+    unlock?.();
+    throw err;
+  }
   // FULL: a committed (acknowledged) transaction survives power loss, not only a killed process.
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
@@ -62,7 +80,8 @@ function openSqlite(path: string, opts: OpenOptions): Store {
   database.pragma('temp_store = MEMORY');
   cacheStatements(database);
   const stopCheckpoints = file !== ':memory:' && opts.checkpointThread ? checkpointInBackground(database, file, opts.checkpointThread.log) : undefined;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const disk = new DiskWatch();
+  const db = new Kysely<Database>({ dialect: watchDialect(new SqliteDialect({ database }), disk) });
   return {
     db,
     caps: SQLITE_CAPABILITIES,
@@ -83,9 +102,11 @@ function openSqlite(path: string, opts: OpenOptions): Store {
         }
       }),
     currentSchema: async () => undefined,
+    diskFailure: () => disk.current(),
     close: async () => {
       await stopCheckpoints?.();
       await db.destroy();
+      unlock?.();
     },
   };
 }
@@ -121,8 +142,9 @@ function openPostgres(url: string): Store {
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries report their own errors.
   });
+  const disk = new DiskWatch();
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({
+    dialect: watchDialect(new PostgresDialect({
       pool: async () => {
         if (schema) {
           const client = new pg.Client({ connectionString });
@@ -132,7 +154,7 @@ function openPostgres(url: string): Store {
         }
         return pool;
       },
-    }),
+    }), disk),
   });
   let listener: pg.Client | undefined;
   let lockClient: pg.PoolClient | undefined;
@@ -180,6 +202,7 @@ function openPostgres(url: string): Store {
       const res = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
       return res.rows[0]?.s ?? undefined;
     },
+    diskFailure: () => disk.current(),
     async close() {
       lockClient?.release(true);
       lockClient = undefined;
@@ -195,6 +218,14 @@ export async function pingDatabase(db: Db): Promise<void> {
 }
 
 export class SchemaTooNewError extends Error {}
+
+/** The migrations this code has that the database has not had yet. */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  const migrationTableSchema = await store.currentSchema();
+  const provider = { getMigrations: async () => migrations(store.caps) };
+  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
 
 /** Brings the schema up to date; refuses a database migrated by a newer version of callback-relay. */
 export async function migrateToLatest(store: Store): Promise<string[]> {

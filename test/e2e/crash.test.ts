@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { TestReceiver } from '../helpers/receiver.js';
 import { ADMIN, basic } from '../helpers/relay.js';
-import { freePort, sleep, webhookId } from '../helpers/e2e.js';
+import { webhookId } from '../helpers/e2e.js';
+import { killAll, startCliServer, type CliServer } from '../helpers/cli.js';
 import { BACKENDS } from '../helpers/backends.js';
 
 /**
@@ -16,16 +15,9 @@ import { BACKENDS } from '../helpers/backends.js';
  * other processes may be alive) they come back when they end, so the lease is 2 s here instead of
  * the default 30 s.
  */
-const CLI = resolve('dist/src/cli.js');
 const TOTAL = 3000;
 const CONCURRENCY = 16;
 const AUTH = basic(ADMIN.user, ADMIN.key);
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
 
 for (const backend of BACKENDS) {
 describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`, () => {
@@ -42,59 +34,30 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
     receiver = await new TestReceiver().start();
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await killAll(children);
     await agent.close().catch(() => {});
     await receiver?.close();
     await drop?.();
   });
 
-  async function startServer(): Promise<Server> {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test builds before running vitest)`);
-    const port = await freePort();
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !k.startsWith('RELAY_') && !['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL'].includes(k)) env[k] = v;
-    }
-    Object.assign(env, {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      // SQLite keeps the default 30 s: the restart must take the leases back at once, not when they end.
-      ...(backend.name === 'postgres' ? { RELAY_LEASE: '2s' } : {}),
-      RELAY_SWEEP_INTERVAL: '250ms',
-      RELAY_ADMIN_USER: ADMIN.user,
-      RELAY_ADMIN_KEY: ADMIN.key,
-      RELAY_ALLOW_PRIVATE_NETWORKS: '1',
-      RELAY_RETRY_SCHEDULE: '0s,100ms,200ms,500ms,1s,1s,1s,1s,1s,1s',
-      // A small cap keeps a backlog, so the killed process holds claimed deliveries it never sent
-      // (its read-ahead), whose leases the restarted one must take over.
-      RELAY_CALLBACK_CONCURRENCY: '4',
-      LOG_LEVEL: 'warn',
-    });
-    const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
-    child.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before it was ready:\n${out}`);
-      try {
-        const res = await request(`${url}/readyz`, { dispatcher: agent });
-        await res.body.text();
-        if (res.statusCode === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`the server was not ready within 15 s:\n${out}`);
-      await sleep(50);
-    }
-    return { child, url, output: () => out };
+  function startServer(): Promise<CliServer> {
+    return startCliServer(
+      {
+        DATABASE_URL: databaseUrl,
+        // SQLite keeps the default 30 s: the restart must take the leases back at once, not when they end.
+        ...(backend.name === 'postgres' ? { RELAY_LEASE: '2s' } : {}),
+        RELAY_SWEEP_INTERVAL: '250ms',
+        RELAY_RETRY_SCHEDULE: '0s,100ms,200ms,500ms,1s,1s,1s,1s,1s,1s',
+        // A small cap keeps a backlog, so the killed process holds claimed deliveries it never sent
+        // (its read-ahead), whose leases the restarted one must take over.
+        RELAY_CALLBACK_CONCURRENCY: '4',
+      },
+      children,
+      agent,
+    );
   }
 
-  async function post(server: Server, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  async function post(server: CliServer, path: string, body: unknown): Promise<{ status: number; body: any }> {
     const res = await request(`${server.url}${path}`, {
       dispatcher: agent,
       method: 'POST',
@@ -106,7 +69,7 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
   }
 
   /** Posts events `next()` hands out, CONCURRENCY at a time, until it runs out or `stop()` says so. */
-  async function stream(server: Server, next: () => number | undefined, acked: Set<string>, stop: () => boolean): Promise<number> {
+  async function stream(server: CliServer, next: () => number | undefined, acked: Set<string>, stop: () => boolean): Promise<number> {
     let failures = 0;
     const worker = async () => {
       for (;;) {

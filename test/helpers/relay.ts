@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startRelay, type Relay } from '../../src/runtime.js';
 import type { Clock } from '../../src/lib/clock.js';
@@ -25,7 +25,7 @@ export function basic(user: string, key: string): string {
 export async function startTestRelay(
   databaseUrl: string,
   overrides: Partial<Config> & { env?: Record<string, string> } = {},
-  opts: { clock?: Clock } = {},
+  opts: { clock?: Clock; log?: Logger } = {},
 ): Promise<TestRelay> {
   const { env, ...rest } = overrides;
   const config = loadConfig(
@@ -43,7 +43,7 @@ export async function startTestRelay(
     },
     rest,
   );
-  const log = pino({ level: config.logLevel });
+  const log = opts.log ?? pino({ level: config.logLevel });
   const relay = await startRelay(config, { listen: false, log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const auth = basic(ADMIN.user, ADMIN.key);
   return {

@@ -10,6 +10,11 @@ export function opsRoutes(deps: Pick<AppDeps, 'store' | 'metrics'>, opts: { home
     if (opts.home) app.get('/', { schema: { ...hide } }, async (_req, reply) => reply.redirect('/docs'));
     app.get('/healthz', { schema: { ...hide } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { ...hide } }, async (_req, reply) => {
+      // A full disk still answers reads: say what the last writes met.
+      const disk = deps.store.diskFailure();
+      if (disk) {
+        return reply.code(503).send({ code: 'storage_unavailable', message: `${disk.message}: writes failed, the last at ${new Date(disk.at).toISOString()}` });
+      }
       try {
         await pingDatabase(deps.store.db);
         return { status: 'ready' };
