@@ -5,6 +5,8 @@ import { startRelay } from './runtime.js';
 import { migrateToLatest, openStore } from './store/db.js';
 import { createApiUser } from './admin/accounts.js';
 import { boundHeapGrowth } from './lib/heap.js';
+import { setMasterKeys } from './lib/seal.js';
+import { rotateMasterKey } from './admin/secrets.js';
 
 const program = new Command();
 program
@@ -71,6 +73,23 @@ program
       await migrateToLatest(store);
       const c = await createApiUser(store, { name: opts.name, accountId: opts.account, adminEmail: opts.email ?? null });
       process.stdout.write(`account: ${c.accountId}\napi_user: ${c.apiUser}\napi_key: ${c.apiKey}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('rotate-master-key')
+  .description('Seal every stored secret again under RELAY_MASTER_KEY (the old key in RELAY_PREVIOUS_MASTER_KEY); see README, Secrets at rest')
+  .action(async () => {
+    const config = loadConfig();
+    setMasterKeys(config.masterKey, config.previousMasterKeys);
+    const store = await openStore(config.databaseUrl);
+    try {
+      await migrateToLatest(store);
+      const r = await rotateMasterKey(store);
+      process.stdout.write(`rows read: ${r.rows}, rows sealed again: ${r.written}, passes: ${r.passes}\n`);
+      if (r.skipped > 0) throw new Error(`${r.skipped} rows kept changing during the rotation; run rotate-master-key again`);
     } finally {
       await store.close();
     }

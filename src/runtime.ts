@@ -15,7 +15,8 @@ import { createNotify, type Notify } from './notify/index.js';
 import { buildApp, buildOpsApp, type App, type OpsApp } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
 import { TokenAuthorizer } from './delivery/token-auth.js';
-import { setMasterKey } from './lib/seal.js';
+import { setMasterKeys } from './lib/seal.js';
+import { sealStoredSecrets } from './admin/secrets.js';
 
 /** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
 const DUE_CHANNEL = 'callback_relay_due';
@@ -54,11 +55,13 @@ export interface StartOptions {
 export async function startRelay(config: Config, opts: StartOptions = {}): Promise<Relay> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
-  // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
-  setMasterKey(config.masterKey);
+  // Every stored secret is sealed with it (src/lib/seal.ts, src/store/sealing.ts).
+  setMasterKeys(config.masterKey, config.previousMasterKeys);
   const store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
   try {
     await migrateToLatest(store);
+    // Seals what was stored plain; a missing or wrong key stops the start here (a ConfigError).
+    await sealStoredSecrets(store);
   } catch (err) {
     await store.close();
     throw err;

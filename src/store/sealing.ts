@@ -1,0 +1,109 @@
+import { seal, unseal } from '../lib/seal.js';
+import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from './schema.js';
+
+/**
+ * Which stored values are secrets, in one place: the repositories seal them on the way in and open
+ * them on the way out (lib/seal.ts), so the API, the registry and the worker only ever see plain
+ * values and cannot forget to seal one. Without RELAY_MASTER_KEY both directions leave values as they are.
+ *
+ * Secrets of a callback: `secret` and `previous_secret` (whsec_ signing secrets, the engagelab secret,
+ * the engagelab-email key, the whispir key); every value of its static `headers` (which of them carry
+ * credentials cannot be told from the name); in `settings`, the paths below.
+ */
+const SETTINGS_VALUES: readonly (readonly string[])[] = [
+  ['authorization'], // engagelab: the Authorization header value
+  ['auth', 'password'], // template basic
+  ['auth', 'token'], // template bearer
+  ['auth', 'value'], // template raw
+  ['token_auth', 'client_secret'],
+  ['encryption', 'key'],
+];
+/** Objects of settings whose every value is sealed (the token request's headers and parameters). */
+const SETTINGS_MAPS: readonly (readonly string[])[] = [
+  ['token_auth', 'headers'],
+  ['token_auth', 'params'],
+];
+
+type Change = (value: string) => string;
+
+/** `value` changed by `f`, unless empty (nothing to hide) or not a string. */
+function one<T>(value: T, f: Change): T {
+  return typeof value === 'string' && value !== '' ? (f(value) as T) : value;
+}
+
+function eachValue(obj: Record<string, unknown>, f: Change): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = one(v, f);
+  return out;
+}
+
+function at(obj: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | undefined {
+  let o: unknown = obj;
+  for (const p of path.slice(0, -1)) o = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined;
+  return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+}
+
+/** The settings JSON with `f` applied to every secret in it (copied where changed). */
+function settingsSecrets(json: string, f: Change): string {
+  const s = JSON.parse(json) as Record<string, unknown>;
+  for (const path of SETTINGS_VALUES) {
+    const parent = at(s, path);
+    const last = path[path.length - 1]!;
+    if (parent && last in parent) parent[last] = one(parent[last], f);
+  }
+  for (const path of SETTINGS_MAPS) {
+    const parent = at(s, path);
+    const last = path[path.length - 1]!;
+    const map = parent?.[last];
+    if (parent && map !== null && typeof map === 'object' && !Array.isArray(map)) parent[last] = eachValue(map as Record<string, unknown>, f);
+  }
+  return JSON.stringify(s);
+}
+
+function headersSecrets(json: string, f: Change): string {
+  return JSON.stringify(eachValue(JSON.parse(json) as Record<string, unknown>, f));
+}
+
+type CallbackSecrets = Pick<CallbackRow, 'secret' | 'previous_secret' | 'headers' | 'settings'>;
+
+/** A callback row or patch with `f` applied to each secret among the columns it has. */
+export function callbackSecrets<T extends Partial<CallbackSecrets>>(row: T, f: Change): T {
+  const out = { ...row };
+  if (row.secret !== undefined) out.secret = one(row.secret, f);
+  if (row.previous_secret !== undefined) out.previous_secret = one(row.previous_secret, f);
+  if (row.headers !== undefined) out.headers = headersSecrets(row.headers, f);
+  if (row.settings !== undefined) out.settings = settingsSecrets(row.settings, f);
+  return out;
+}
+
+/** Sealed values are recognisable by their prefix, also inside the JSON columns. */
+const mayHoldSealed = (json: string) => json.includes('"sealed:');
+
+/** A callback row or patch as stored: its secrets sealed. */
+export function sealCallback<T extends Partial<CallbackSecrets>>(row: T): T {
+  return callbackSecrets(row, seal);
+}
+
+/** A stored callback row with its secrets opened (the JSON columns parsed only when they hold sealed values). */
+export function openCallback(row: CallbackRow): CallbackRow {
+  return {
+    ...row,
+    secret: one(row.secret, unseal),
+    previous_secret: one(row.previous_secret, unseal),
+    headers: mayHoldSealed(row.headers) ? headersSecrets(row.headers, unseal) : row.headers,
+    settings: mayHoldSealed(row.settings) ? settingsSecrets(row.settings, unseal) : row.settings,
+  };
+}
+
+/** Telegram bot tokens (a callback's notification settings, an account's): a sealed or opened copy. */
+export function botTokenSecret<T extends { telegram_bot_token?: string | null | undefined }>(row: T, f: Change): T {
+  return row.telegram_bot_token === undefined ? row : { ...row, telegram_bot_token: one(row.telegram_bot_token, f) };
+}
+
+export function sealBotToken<T extends { telegram_bot_token?: string | null | undefined }>(row: T): T {
+  return botTokenSecret(row, seal);
+}
+
+export function openBotToken<T extends CallbackNotificationsRow | AccountSettingsRow>(row: T): T {
+  return botTokenSecret(row, unseal);
+}
