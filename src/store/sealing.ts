@@ -1,3 +1,4 @@
+import { Memo } from '../lib/memo.js';
 import { seal, unseal } from '../lib/seal.js';
 import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from './schema.js';
 
@@ -79,6 +80,13 @@ export function callbackSecrets<T extends Partial<CallbackSecrets>>(row: T, f: C
 /** Sealed values are recognisable by their prefix, also inside the JSON columns. */
 const mayHoldSealed = (json: string) => json.includes('"sealed:');
 
+// A stored JSON column opens to the same text every time (the registry reloads every callback after
+// each write): parsed and opened once.
+const openedHeaders = new Memo<string, string>(50_000);
+const openedSettings = new Memo<string, string>(50_000);
+const openHeaders = (json: string) => headersSecrets(json, unseal);
+const openSettings = (json: string) => settingsSecrets(json, unseal);
+
 /** A callback row or patch as stored: its secrets sealed. */
 export function sealCallback<T extends Partial<CallbackSecrets>>(row: T): T {
   return callbackSecrets(row, seal);
@@ -90,8 +98,8 @@ export function openCallback(row: CallbackRow): CallbackRow {
     ...row,
     secret: one(row.secret, unseal),
     previous_secret: one(row.previous_secret, unseal),
-    headers: mayHoldSealed(row.headers) ? headersSecrets(row.headers, unseal) : row.headers,
-    settings: mayHoldSealed(row.settings) ? settingsSecrets(row.settings, unseal) : row.settings,
+    headers: mayHoldSealed(row.headers) ? openedHeaders.get(row.headers, openHeaders) : row.headers,
+    settings: mayHoldSealed(row.settings) ? openedSettings.get(row.settings, openSettings) : row.settings,
   };
 }
 
