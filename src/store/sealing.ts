@@ -9,7 +9,8 @@ import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from '
  *
  * Secrets of a callback: `secret` and `previous_secret` (whsec_ signing secrets, the engagelab secret,
  * the engagelab-email key, the whispir key); every value of its static `headers` (which of them carry
- * credentials cannot be told from the name); in `settings`, the paths below.
+ * credentials cannot be told from the name); its `url` when it may carry credentials (user:password@,
+ * a query string); in `settings`, the paths below.
  */
 const SETTINGS_VALUES: readonly (readonly string[])[] = [
   ['authorization'], // engagelab: the Authorization header value
@@ -19,11 +20,17 @@ const SETTINGS_VALUES: readonly (readonly string[])[] = [
   ['token_auth', 'client_secret'],
   ['encryption', 'key'],
 ];
-/** Objects of settings whose every value is sealed (the token request's headers and parameters). */
-const SETTINGS_MAPS: readonly (readonly string[])[] = [
-  ['token_auth', 'headers'],
-  ['token_auth', 'params'],
+/** Objects of settings whose values are sealed: every one, or (`url`) the URLs that may carry credentials. */
+const SETTINGS_MAPS: readonly { path: readonly string[]; url?: true }[] = [
+  { path: ['token_auth', 'headers'] },
+  { path: ['token_auth', 'params'] },
+  { path: ['query'] }, // template: query parameters (?api_key=…)
+  { path: ['urls'], url: true }, // octopush: a URL per callback type
 ];
+
+/** A URL with user:password@ or a query string (?token=…) may carry credentials; others stay readable. */
+const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@|\?/i;
+const urlSecret = (f: Change): Change => (url) => (URL_CREDENTIALS.test(url) || url.startsWith('sealed:') ? f(url) : url);
 
 type Change = (value: string) => string;
 
@@ -52,11 +59,11 @@ function settingsSecrets(json: string, f: Change): string {
     const last = path[path.length - 1]!;
     if (parent && last in parent) parent[last] = one(parent[last], f);
   }
-  for (const path of SETTINGS_MAPS) {
+  for (const { path, url } of SETTINGS_MAPS) {
     const parent = at(s, path);
     const last = path[path.length - 1]!;
     const map = parent?.[last];
-    if (parent && map !== null && typeof map === 'object' && !Array.isArray(map)) parent[last] = eachValue(map as Record<string, unknown>, f);
+    if (parent && map !== null && typeof map === 'object' && !Array.isArray(map)) parent[last] = eachValue(map as Record<string, unknown>, url ? urlSecret(f) : f);
   }
   return JSON.stringify(s);
 }
@@ -65,11 +72,12 @@ function headersSecrets(json: string, f: Change): string {
   return JSON.stringify(eachValue(JSON.parse(json) as Record<string, unknown>, f));
 }
 
-type CallbackSecrets = Pick<CallbackRow, 'secret' | 'previous_secret' | 'headers' | 'settings'>;
+type CallbackSecrets = Pick<CallbackRow, 'url' | 'secret' | 'previous_secret' | 'headers' | 'settings'>;
 
 /** A callback row or patch with `f` applied to each secret among the columns it has. */
 export function callbackSecrets<T extends Partial<CallbackSecrets>>(row: T, f: Change): T {
   const out = { ...row };
+  if (row.url !== undefined) out.url = one(row.url, urlSecret(f));
   if (row.secret !== undefined) out.secret = one(row.secret, f);
   if (row.previous_secret !== undefined) out.previous_secret = one(row.previous_secret, f);
   if (row.headers !== undefined) out.headers = headersSecrets(row.headers, f);
@@ -96,6 +104,7 @@ export function sealCallback<T extends Partial<CallbackSecrets>>(row: T): T {
 export function openCallback(row: CallbackRow): CallbackRow {
   return {
     ...row,
+    url: one(row.url, unseal),
     secret: one(row.secret, unseal),
     previous_secret: one(row.previous_secret, unseal),
     headers: mayHoldSealed(row.headers) ? openedHeaders.get(row.headers, openHeaders) : row.headers,

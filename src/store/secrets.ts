@@ -9,18 +9,19 @@ import { botTokenSecret, callbackSecrets } from './sealing.js';
  * through the API is never overwritten with an older value; such a row is counted as skipped.
  */
 
-export type SecretColumns = Pick<CallbackRow, 'id' | 'secret' | 'previous_secret' | 'headers' | 'settings'>;
+export type SecretColumns = Pick<CallbackRow, 'id' | 'url' | 'secret' | 'previous_secret' | 'headers' | 'settings'>;
 
 export async function listCallbackSecrets(db: Db, afterId: string, limit: number): Promise<SecretColumns[]> {
-  return db.selectFrom('callbacks').select(['id', 'secret', 'previous_secret', 'headers', 'settings']).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  return db.selectFrom('callbacks').select(['id', 'url', 'secret', 'previous_secret', 'headers', 'settings']).where('id', '>', afterId).orderBy('id').limit(limit).execute();
 }
 
 /** Writes `next` where the row still holds `prev`; false when it changed meanwhile (or is gone). */
 export async function updateCallbackSecrets(db: Db, prev: SecretColumns, next: SecretColumns): Promise<boolean> {
   const res = await db
     .updateTable('callbacks')
-    .set({ secret: next.secret, previous_secret: next.previous_secret, headers: next.headers, settings: next.settings })
+    .set({ url: next.url, secret: next.secret, previous_secret: next.previous_secret, headers: next.headers, settings: next.settings })
     .where('id', '=', prev.id)
+    .where('url', '=', prev.url)
     .where('secret', '=', prev.secret)
     .where('previous_secret', prev.previous_secret === null ? 'is' : '=', prev.previous_secret)
     .where('headers', '=', prev.headers)
@@ -98,7 +99,7 @@ export async function sweepSecrets(store: Store, change: (value: string) => stri
     else result.skipped += 1;
   };
   const sameCallback = (a: SecretColumns, b: SecretColumns) =>
-    a.secret === b.secret && a.previous_secret === b.previous_secret && a.headers === b.headers && a.settings === b.settings;
+    a.url === b.url && a.secret === b.secret && a.previous_secret === b.previous_secret && a.headers === b.headers && a.settings === b.settings;
 
   for (let after = '', more = true; more; ) {
     more = await store.db.transaction().execute(async (trx) => {

@@ -37,6 +37,8 @@ const S = {
   tokenHeader: 'token-header-secret-10',
   notificationBot: '123456:notification-bot-token-11',
   accountBot: '654321:account-bot-token-12',
+  urlToken: 'url-token-16',
+  queryValue: 'template-query-17',
 };
 
 /** Every row of the tables that hold secrets, as text, read with the store's own Kysely instance. */
@@ -120,6 +122,8 @@ for (const backend of BACKENDS) {
       expect(m[3]).toBe(createHmac('sha256', S.engagelab).update(m[1]! + m[2]! + 'u1').digest('hex'));
       expect(got('/whispir').headers['x-whispir-callback-key']).toBe(S.whispir);
       expect(got('/template').headers.authorization).toBe(`Basic ${Buffer.from(`ann:${S.password}`).toString('base64')}`);
+      expect(got('/template').path).toBe(`/template?api_key=${S.queryValue}`);
+      expect(std.path).toBe(`/standard?token=${S.urlToken}`);
     };
 
     const expectNoPlainSecret = (raw: string) => {
@@ -144,7 +148,7 @@ for (const backend of BACKENDS) {
     it('secrets stored plain before a key was set are sealed at the first start with RELAY_MASTER_KEY; the API and deliveries are unchanged', async () => {
       const relay = await start({});
       auth = (await relay.newTenant(`secrets-${backend.name}`)).auth;
-      const std = await createCallback(relay, { title: 'standard', url: `${receiver.url}/standard`, headers: { Authorization: S.header, 'X-Api-Key': S.apiKeyHeader } }, auth);
+      const std = await createCallback(relay, { title: 'standard', url: `${receiver.url}/standard?token=${S.urlToken}`, headers: { Authorization: S.header, 'X-Api-Key': S.apiKeyHeader } }, auth);
       ids.standard = std.id;
       const rotated = await relay.api('POST', `/v1/callbacks/${std.id}/rotate-secret`, undefined, { auth });
       signing = { secret: rotated.body.secret as string, previous: std.secret };
@@ -154,7 +158,7 @@ for (const backend of BACKENDS) {
       ids.template = (
         await createCallback(
           relay,
-          { title: 'template', format: 'template', url: `${receiver.url}/template`, auth: { type: 'basic', username: 'ann', password: S.password }, encryption: { key: S.encryption } },
+          { title: 'template', format: 'template', url: `${receiver.url}/template`, auth: { type: 'basic', username: 'ann', password: S.password }, encryption: { key: S.encryption }, query: { api_key: S.queryValue } },
           auth,
         )
       ).id;
