@@ -62,9 +62,12 @@ export function sealedKeyId(stored: string): string | null {
   return isSealed(stored) ? 'v1' : null;
 }
 
-/** Seals `plain` when a master key is set; otherwise (or when already sealed) returns it unchanged. */
+/**
+ * Seals `plain` when a master key is set, whatever it looks like (a value given as "sealed:…" opens
+ * back to itself); otherwise returns it unchanged.
+ */
 export function seal(plain: string): string {
-  if (!current || isSealed(plain)) return plain;
+  if (!current) return plain;
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', current.key, iv);
   const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);

@@ -1,5 +1,6 @@
 import { Memo } from '../lib/memo.js';
-import { seal, unseal } from '../lib/seal.js';
+import { invalid } from '../errors.js';
+import { currentKeyId, isSealed, seal, unseal } from '../lib/seal.js';
 import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from './schema.js';
 
 /**
@@ -30,20 +31,30 @@ const SETTINGS_MAPS: readonly { path: readonly string[]; url?: true }[] = [
 
 /** A URL with user:password@ or a query string (?token=…) may carry credentials; others stay readable. */
 const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@|\?/i;
-const urlSecret = (f: Change): Change => (url) => (URL_CREDENTIALS.test(url) || url.startsWith('sealed:') ? f(url) : url);
+const urlSecret = (f: Change): Change => (url, field) => (URL_CREDENTIALS.test(url) || isSealed(url) ? f(url, field) : url);
 
-type Change = (value: string) => string;
+/** A change of one stored secret; `field` names it as the API does (for errors). */
+type Change = (value: string, field: string) => string;
 
 /** `value` changed by `f`, unless empty (nothing to hide) or not a string. */
-function one<T>(value: T, f: Change): T {
-  return typeof value === 'string' && value !== '' ? (f(value) as T) : value;
+function one<T>(value: T, f: Change, field: string): T {
+  return typeof value === 'string' && value !== '' ? (f(value, field) as T) : value;
 }
 
-function eachValue(obj: Record<string, unknown>, f: Change): Record<string, unknown> {
+function eachValue(obj: Record<string, unknown>, f: Change, field: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = one(v, f);
+  for (const [k, v] of Object.entries(obj)) out[k] = one(v, f, `${field}.${k}`);
   return out;
 }
+
+/**
+ * Sealing a value on its way in. Without a master key it is stored as given, so a value that looks
+ * sealed is refused: read back, it would be taken for a sealed secret (and a start would demand a key).
+ */
+const sealInput: Change = (value, field) => {
+  if (currentKeyId() === null && isSealed(value)) throw invalid(field, 'may not begin with "sealed:" (the mark of secrets sealed at rest)');
+  return seal(value);
+};
 
 function at(obj: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | undefined {
   let o: unknown = obj;
@@ -57,19 +68,19 @@ function settingsSecrets(json: string, f: Change): string {
   for (const path of SETTINGS_VALUES) {
     const parent = at(s, path);
     const last = path[path.length - 1]!;
-    if (parent && last in parent) parent[last] = one(parent[last], f);
+    if (parent && last in parent) parent[last] = one(parent[last], f, path.join('.'));
   }
   for (const { path, url } of SETTINGS_MAPS) {
     const parent = at(s, path);
     const last = path[path.length - 1]!;
     const map = parent?.[last];
-    if (parent && map !== null && typeof map === 'object' && !Array.isArray(map)) parent[last] = eachValue(map as Record<string, unknown>, url ? urlSecret(f) : f);
+    if (parent && map !== null && typeof map === 'object' && !Array.isArray(map)) parent[last] = eachValue(map as Record<string, unknown>, url ? urlSecret(f) : f, path.join('.'));
   }
   return JSON.stringify(s);
 }
 
 function headersSecrets(json: string, f: Change): string {
-  return JSON.stringify(eachValue(JSON.parse(json) as Record<string, unknown>, f));
+  return JSON.stringify(eachValue(JSON.parse(json) as Record<string, unknown>, f, 'headers'));
 }
 
 type CallbackSecrets = Pick<CallbackRow, 'url' | 'secret' | 'previous_secret' | 'headers' | 'settings'>;
@@ -77,9 +88,9 @@ type CallbackSecrets = Pick<CallbackRow, 'url' | 'secret' | 'previous_secret' | 
 /** A callback row or patch with `f` applied to each secret among the columns it has. */
 export function callbackSecrets<T extends Partial<CallbackSecrets>>(row: T, f: Change): T {
   const out = { ...row };
-  if (row.url !== undefined) out.url = one(row.url, urlSecret(f));
-  if (row.secret !== undefined) out.secret = one(row.secret, f);
-  if (row.previous_secret !== undefined) out.previous_secret = one(row.previous_secret, f);
+  if (row.url !== undefined) out.url = one(row.url, urlSecret(f), 'url');
+  if (row.secret !== undefined) out.secret = one(row.secret, f, 'secret');
+  if (row.previous_secret !== undefined) out.previous_secret = one(row.previous_secret, f, 'previous_secret');
   if (row.headers !== undefined) out.headers = headersSecrets(row.headers, f);
   if (row.settings !== undefined) out.settings = settingsSecrets(row.settings, f);
   return out;
@@ -97,16 +108,16 @@ const openSettings = (json: string) => settingsSecrets(json, unseal);
 
 /** A callback row or patch as stored: its secrets sealed. */
 export function sealCallback<T extends Partial<CallbackSecrets>>(row: T): T {
-  return callbackSecrets(row, seal);
+  return callbackSecrets(row, sealInput);
 }
 
 /** A stored callback row with its secrets opened (the JSON columns parsed only when they hold sealed values). */
 export function openCallback(row: CallbackRow): CallbackRow {
   return {
     ...row,
-    url: one(row.url, unseal),
-    secret: one(row.secret, unseal),
-    previous_secret: one(row.previous_secret, unseal),
+    url: one(row.url, unseal, 'url'),
+    secret: one(row.secret, unseal, 'secret'),
+    previous_secret: one(row.previous_secret, unseal, 'previous_secret'),
     headers: mayHoldSealed(row.headers) ? openedHeaders.get(row.headers, openHeaders) : row.headers,
     settings: mayHoldSealed(row.settings) ? openedSettings.get(row.settings, openSettings) : row.settings,
   };
@@ -114,11 +125,11 @@ export function openCallback(row: CallbackRow): CallbackRow {
 
 /** Telegram bot tokens (a callback's notification settings, an account's): a sealed or opened copy. */
 export function botTokenSecret<T extends { telegram_bot_token?: string | null | undefined }>(row: T, f: Change): T {
-  return row.telegram_bot_token === undefined ? row : { ...row, telegram_bot_token: one(row.telegram_bot_token, f) };
+  return row.telegram_bot_token === undefined ? row : { ...row, telegram_bot_token: one(row.telegram_bot_token, f, 'telegram_bot_token') };
 }
 
 export function sealBotToken<T extends { telegram_bot_token?: string | null | undefined }>(row: T): T {
-  return botTokenSecret(row, seal);
+  return botTokenSecret(row, sealInput);
 }
 
 export function openBotToken<T extends CallbackNotificationsRow | AccountSettingsRow>(row: T): T {

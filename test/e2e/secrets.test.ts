@@ -174,6 +174,11 @@ for (const backend of BACKENDS) {
           auth,
         )
       ).id;
+      // Stored as given without a key, a value that looks sealed would pass for one: refused.
+      const lookAlike = { title: 'look-alike', url: `${receiver.url}/x`, headers: { 'X-Look': `sealed:v2:${keyId('x')}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA` } };
+      const refused = await relay.api('POST', '/v1/callbacks', lookAlike, { auth });
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({ code: 'invalid', field: 'headers.X-Look' });
       expect((await relay.api('PUT', `/v1/callbacks/${ids.standard}/notifications`, { telegram_bot_token: S.notificationBot }, { auth })).status).toBe(200);
       expect((await relay.api('PATCH', '/v1/account', { telegram_bot_token: S.accountBot }, { auth })).status).toBe(200);
       await deliverAll(relay);
@@ -200,11 +205,17 @@ for (const backend of BACKENDS) {
       expectNoPlainSecret(raw);
       for (const secret of [std.secret, 'written-later-13', 'engagelab-authorization-14', '777:account-bot-token-15']) expect(raw).not.toContain(secret);
       expect((await relay.api('GET', `/v1/callbacks/${std.id}/secret`, undefined, { auth })).body.secret).toBe(std.secret);
+      // With a key, a value that looks sealed is sealed like any other, and reads back as given after a restart.
+      const look = `sealed:v2:${keyId('x')}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
+      const lookAlike = await createCallback(relay, { title: 'look-alike', url: `${receiver.url}/x`, headers: { 'X-Look': look } }, auth);
+      const restarted = await start({ RELAY_MASTER_KEY: KEY_A });
+      expect((await restarted.api('GET', `/v1/callbacks/${lookAlike.id}`, undefined, { auth })).body.headers).toEqual({ 'X-Look': look });
+      await restarted.api('DELETE', `/v1/callbacks/${lookAlike.id}`, undefined, { auth });
       // Back to the fixtures' values, so the later steps compare with what was shown first.
-      await relay.api('DELETE', `/v1/callbacks/${std.id}`, undefined, { auth });
-      await relay.api('PATCH', `/v1/callbacks/${ids.engagelab}`, { authorization: S.engagelabAuth }, { auth });
-      await relay.api('PATCH', '/v1/account', { telegram_bot_token: S.accountBot }, { auth });
-      const view = (await apiView(relay)) as Record<string, { updated_at?: string }>;
+      await restarted.api('DELETE', `/v1/callbacks/${std.id}`, undefined, { auth });
+      await restarted.api('PATCH', `/v1/callbacks/${ids.engagelab}`, { authorization: S.engagelabAuth }, { auth });
+      await restarted.api('PATCH', '/v1/account', { telegram_bot_token: S.accountBot }, { auth });
+      const view = (await apiView(restarted)) as Record<string, { updated_at?: string }>;
       const before = shown as Record<string, { updated_at?: string }>;
       expect({ ...view, engagelab: { ...view.engagelab, updated_at: '' } }).toEqual({ ...before, engagelab: { ...before.engagelab, updated_at: '' } });
       shown = view;

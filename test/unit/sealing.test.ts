@@ -26,6 +26,17 @@ describe('which callback values are sealed (store/sealing.ts)', () => {
     expect(openCallback(stored)).toEqual(plain);
   });
 
+  it('refuses a value that looks sealed without a key (it would pass for a sealed secret); with one, seals it like any other', () => {
+    const look = 'sealed:v2:deadbeef:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    setMasterKeys(undefined);
+    expect(() => sealCallback({ headers: JSON.stringify({ 'X-Look': look }) })).toThrow(/headers\.X-Look: may not begin with "sealed:"/);
+    expect(() => sealCallback({ settings: JSON.stringify({ auth: { type: 'raw', value: look } }) })).toThrow(/auth\.value/);
+    setMasterKeys('codec-key-0123456789');
+    const stored = sealCallback(row({ headers: JSON.stringify({ 'X-Look': look }) }));
+    expect(JSON.parse(stored.headers)['X-Look']).not.toBe(look);
+    expect(JSON.parse(openCallback(stored).headers)).toEqual({ 'X-Look': look });
+  });
+
   it('leaves empty secrets and absent columns alone', () => {
     setMasterKeys('codec-key-0123456789');
     expect(sealCallback({ secret: '', enabled: 0 })).toEqual({ secret: '', enabled: 0 });
