@@ -179,6 +179,10 @@ for (const backend of BACKENDS) {
       const refused = await relay.api('POST', '/v1/callbacks', lookAlike, { auth });
       expect(refused.status).toBe(422);
       expect(refused.body).toMatchObject({ code: 'invalid', field: 'headers.X-Look' });
+      const account = (await relay.api('GET', '/v1/account', undefined, { auth })).body;
+      const token = await relay.api('PATCH', '/v1/account', { admin_email: 'changed@example.com', telegram_bot_token: lookAlike.headers['X-Look'] }, { auth });
+      expect(token.body).toMatchObject({ code: 'invalid', field: 'telegram_bot_token' });
+      expect((await relay.api('GET', '/v1/account', undefined, { auth })).body).toEqual(account);
       expect((await relay.api('PUT', `/v1/callbacks/${ids.standard}/notifications`, { telegram_bot_token: S.notificationBot }, { auth })).status).toBe(200);
       expect((await relay.api('PATCH', '/v1/account', { telegram_bot_token: S.accountBot }, { auth })).status).toBe(200);
       await deliverAll(relay);
