@@ -7,6 +7,8 @@ import { DatabaseInUseError } from './store/lock.js';
 import { backupDatabase } from './store/backup.js';
 import { createApiUser } from './admin/accounts.js';
 import { boundHeapGrowth } from './lib/heap.js';
+import { setMasterKeys } from './lib/seal.js';
+import { rotateMasterKey } from './admin/secrets.js';
 
 const program = new Command();
 program
@@ -100,6 +102,23 @@ program
     });
     if (tty) process.stderr.write('\n');
     process.stdout.write(`backed up ${config.databaseUrl} to ${r.file}: ${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB\n`);
+  });
+
+program
+  .command('rotate-master-key')
+  .description('Seal every stored secret again under RELAY_MASTER_KEY (the old key in RELAY_PREVIOUS_MASTER_KEY); see README, Secrets at rest')
+  .action(async () => {
+    const config = loadConfig();
+    setMasterKeys(config.masterKey, config.previousMasterKeys);
+    const store = await openStore(config.databaseUrl);
+    try {
+      await migrateToLatest(store);
+      const r = await rotateMasterKey(store);
+      process.stdout.write(`rows read: ${r.rows}, rows sealed again: ${r.written}, passes: ${r.passes}\n`);
+      if (r.skipped > 0) throw new Error(`${r.skipped} rows kept changing during the rotation; run rotate-master-key again`);
+    } finally {
+      await store.close();
+    }
   });
 
 /** Refuses an unknown command (exit code 2) with the commands it may have meant. */

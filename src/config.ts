@@ -15,6 +15,8 @@ export interface Config {
   smtpUrl: string | undefined;
   telegramApi: string | undefined;
   masterKey: string | undefined;
+  /** Keys that only open sealed secrets (the old ones during a rotation of RELAY_MASTER_KEY). */
+  previousMasterKeys: string[];
   logLevel: string;
   roles: Role[];
   /** Deliveries in flight at once in one worker process. */
@@ -62,6 +64,7 @@ const FIELDS = {
   RELAY_SMTP_URL: { def: undefined, read: (v: string) => v },
   RELAY_TELEGRAM_API: { def: undefined, read: (v: string) => v.replace(/\/+$/, '') },
   RELAY_MASTER_KEY: { def: undefined, read: (v: string) => v },
+  RELAY_PREVIOUS_MASTER_KEY: { def: '', read: (v: string) => v.split(',').map((k) => k.trim()).filter(Boolean) },
   LOG_LEVEL: { def: 'info', read: logLevel },
   RELAY_ROLES: { def: 'api,worker,scheduler', read: roles },
   RELAY_WORKER_CONCURRENCY: { def: '512', read: (v: string) => int(v, 'RELAY_WORKER_CONCURRENCY', 1, 10_000) },
@@ -111,6 +114,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     smtpUrl: get('RELAY_SMTP_URL'),
     telegramApi: get('RELAY_TELEGRAM_API'),
     masterKey: get('RELAY_MASTER_KEY'),
+    previousMasterKeys: get('RELAY_PREVIOUS_MASTER_KEY')!,
     logLevel: get('LOG_LEVEL')!,
     roles: get('RELAY_ROLES')!,
     workerConcurrency: get('RELAY_WORKER_CONCURRENCY')!,
@@ -131,6 +135,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   };
   if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {
     throw new ConfigError('set both RELAY_ADMIN_USER and RELAY_ADMIN_KEY, or neither');
+  }
+  if (config.previousMasterKeys.length > 0 && config.masterKey === undefined) {
+    throw new ConfigError('RELAY_PREVIOUS_MASTER_KEY is set without RELAY_MASTER_KEY: set RELAY_MASTER_KEY to the current key');
   }
   return config;
 }

@@ -1,8 +1,8 @@
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/log.js';
 import { Metrics } from './lib/metrics.js';
-import { migrateToLatest, openStore, type Store } from './store/db.js';
+import { migrateToLatest, openStore, SchemaTooNewError, type Store } from './store/db.js';
 import { DatabaseInUseError } from './store/lock.js';
 import { queueStats } from './store/deliveries.js';
 import { CallbackRegistry } from './routing/registry.js';
@@ -17,7 +17,8 @@ import { createNotify, type Notify } from './notify/index.js';
 import { buildApp, buildOpsApp, type App, type OpsApp } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
 import { TokenAuthorizer } from './delivery/token-auth.js';
-import { setMasterKey } from './lib/seal.js';
+import { setMasterKeys } from './lib/seal.js';
+import { sealStoredSecrets } from './admin/secrets.js';
 
 /** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
 const DUE_CHANNEL = 'callback_relay_due';
@@ -58,8 +59,8 @@ export interface StartOptions {
 export async function startRelay(config: Config, opts: StartOptions = {}): Promise<Relay> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
-  // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
-  setMasterKey(config.masterKey);
+  // Every stored secret is sealed with it (src/lib/seal.ts, src/store/sealing.ts).
+  setMasterKeys(config.masterKey, config.previousMasterKeys);
   let store: Store;
   try {
     store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) }, exclusive: opts.exclusive ?? false });
@@ -70,8 +71,12 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   }
   try {
     await migrateToLatest(store);
+    // Seals what was stored plain; a missing or wrong key stops the start here (a ConfigError).
+    await sealStoredSecrets(store);
   } catch (err) {
     await store.close();
+    // A key that cannot open the sealed secrets, or a database newer than this code, says so itself.
+    if (err instanceof ConfigError || err instanceof SchemaTooNewError) throw err;
     throw settingError(`cannot use the database ${store.describe}`, err, 'check DATABASE_URL');
   }
   const generatedAdmin = await bootstrapAdmin(store, config.adminUser, config.adminKey);

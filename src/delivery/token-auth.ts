@@ -4,7 +4,6 @@ import type { RenderedRequest } from '../formats/index.js';
 import type { TemplateSettings, TokenAuthSettings } from '../formats/template.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
-import { unseal } from '../lib/seal.js';
 import { USER_AGENT } from '../formats/types.js';
 import type { AuthorizeResult, RequestAuthorizer } from './authorizer.js';
 import type { HttpSender } from './http.js';
@@ -78,12 +77,7 @@ export class TokenAuthorizer implements RequestAuthorizer {
 
   private async fetch(s: TokenAuthSettings): Promise<Fetched> {
     this.fetches += 1;
-    let secret: string;
-    try {
-      secret = unseal(s.client_secret);
-    } catch (err) {
-      return { ok: false, message: `token request not sent: ${(err as Error).message}` };
-    }
+    const secret = s.client_secret;
     const scrub = (text: string) => {
       let out = text;
       for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), Buffer.from(secret).toString('base64')])) {

@@ -1,6 +1,5 @@
 import { invalid } from '../errors.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
-import { seal, unseal } from '../lib/seal.js';
 import type { Callback } from '../routing/callback.js';
 import { CIPHERS, keyLength, type Cipher } from './crypto.js';
 import {
@@ -95,7 +94,7 @@ export interface ResolvedTemplate {
  * Applies the template fields of a create or update body to `s` (a copy of the stored settings, or
  * {} for a new template callback) and checks the whole profile: the channel/events rule, every
  * template (syntax, variables offered, validity once rendered with hostile sample values), auth,
- * advanced auth, encryption and success rule. Secrets are sealed (lib/seal.ts).
+ * advanced auth, encryption and success rule. Secrets are kept plain here; the store seals them (store/sealing.ts).
  */
 export function resolveTemplate(
   input: TemplateInput,
@@ -159,19 +158,19 @@ export function resolveTemplate(
       case 'basic': {
         const username = text('auth.username', a.username ?? (prev?.type === 'basic' ? prev.username : undefined), 256);
         if (username.includes(':')) throw invalid('auth.username', 'may not contain ":"');
-        const password = a.password !== undefined ? seal(text('auth.password', a.password, 1024)) : prev?.type === 'basic' ? prev.password : undefined;
+        const password = a.password !== undefined ? text('auth.password', a.password, 1024) : prev?.type === 'basic' ? prev.password : undefined;
         if (password === undefined) throw invalid('auth.password', 'is required');
         s.auth = { type: 'basic', username, password };
         break;
       }
       case 'bearer': {
-        const token = a.token !== undefined ? seal(text('auth.token', a.token, 8192)) : prev?.type === 'bearer' ? prev.token : undefined;
+        const token = a.token !== undefined ? text('auth.token', a.token, 8192) : prev?.type === 'bearer' ? prev.token : undefined;
         if (token === undefined) throw invalid('auth.token', 'is required');
         s.auth = { type: 'bearer', token };
         break;
       }
       case 'raw': {
-        const value = a.value !== undefined ? seal(text('auth.value', a.value, 8192)) : prev?.type === 'raw' ? prev.value : undefined;
+        const value = a.value !== undefined ? text('auth.value', a.value, 8192) : prev?.type === 'raw' ? prev.value : undefined;
         if (value === undefined) throw invalid('auth.value', 'is required');
         s.auth = { type: 'raw', value };
         break;
@@ -191,7 +190,7 @@ export function resolveTemplate(
       const prev = s.token_auth as TokenAuthSettings | undefined;
       const url = t.url ?? prev?.url;
       if (url === undefined) throw invalid('token_auth.url', 'is required');
-      const secret = t.client_secret !== undefined ? seal(text('token_auth.client_secret', t.client_secret, 1024)) : prev?.client_secret;
+      const secret = t.client_secret !== undefined ? text('token_auth.client_secret', t.client_secret, 1024) : prev?.client_secret;
       if (secret === undefined) throw invalid('token_auth.client_secret', 'is required');
       const next: TokenAuthSettings = {
         url: checkUrl(url, 'token_auth.url'),
@@ -220,9 +219,9 @@ export function resolveTemplate(
       if (e.key !== undefined) {
         const bytes = decodeKey(e.key, e.key_encoding ?? 'base64');
         if (bytes.length !== keyLength(cipher)) throw invalid('encryption.key', `${cipher} needs a ${keyLength(cipher)}-byte key (got ${bytes.length} bytes)`);
-        key = seal(bytes.toString('base64'));
+        key = bytes.toString('base64');
       } else if (prev) {
-        if (Buffer.from(unseal(prev.key), 'base64').length !== keyLength(cipher)) throw invalid('encryption.key', `${cipher} needs a ${keyLength(cipher)}-byte key: give a new key`);
+        if (Buffer.from(prev.key, 'base64').length !== keyLength(cipher)) throw invalid('encryption.key', `${cipher} needs a ${keyLength(cipher)}-byte key: give a new key`);
         key = prev.key;
       }
       if (key === undefined) throw invalid('encryption.key', 'is required');

@@ -1,7 +1,6 @@
 import type { Callback } from '../routing/callback.js';
 import { liveSecrets } from '../routing/callback.js';
 import { EVENT_TYPES, eventTypeByName } from '../catalogue/event-types.js';
-import { unseal } from '../lib/seal.js';
 import { Memo } from '../lib/memo.js';
 import { asData } from './fields.js';
 import { compactJwe, encryptValue, type Cipher } from './crypto.js';
@@ -12,8 +11,8 @@ import { USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest, 
  * Format `template` (Kaleyra-style callback profiles, docs/formats/template.md): the customer shapes
  * the request — method, URL, headers, query and body are templates with `{{name}}`,
  * `{{data.path}}` or `<name>` placeholders, each value escaped for where it lands — plus static
- * auth, per-value or whole-body encryption, and a success rule. Pure apart from reading sealed
- * secrets (lib/seal.ts).
+ * auth, per-value or whole-body encryption, and a success rule. Pure: the callback's
+ * secrets arrive opened (store/sealing.ts).
  */
 export const TEMPLATE_CHANNELS = ['none', 'sms', 'email', 'otp', 'whatsapp', 'system'] as const;
 export type TemplateChannel = (typeof TEMPLATE_CHANNELS)[number];
@@ -317,18 +316,18 @@ export function carriesBody(method: string): boolean {
 
 const keyCache = new Memo<string, Buffer>(10_000);
 function encryptionKey(stored: string): Buffer {
-  return keyCache.get(stored, () => Buffer.from(unseal(stored), 'base64'));
+  return keyCache.get(stored, () => Buffer.from(stored, 'base64'));
 }
 
 /** The Authorization header value of a static auth setting. */
 export function staticAuthorization(auth: StaticAuth): string {
   switch (auth.type) {
     case 'basic':
-      return `Basic ${Buffer.from(`${auth.username}:${unseal(auth.password)}`).toString('base64')}`;
+      return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
     case 'bearer':
-      return `Bearer ${unseal(auth.token)}`;
+      return `Bearer ${auth.token}`;
     case 'raw':
-      return unseal(auth.value);
+      return auth.value;
   }
 }
 

@@ -2,13 +2,17 @@ import type { Db } from './db.js';
 import { inSnapshot } from './snapshot.js';
 import type { CallbackRow, CallbacksTable, NewCallback } from './schema.js';
 import { sql, type Updateable } from 'kysely';
+import { openCallback, sealCallback } from './sealing.js';
+
+// Secrets are sealed on the way in and opened on the way out here (sealing.ts): callers see plain values.
 
 export async function insertCallback(db: Db, row: NewCallback): Promise<void> {
-  await db.insertInto('callbacks').values(row).execute();
+  await db.insertInto('callbacks').values(sealCallback(row)).execute();
 }
 
 export async function findCallback(db: Db, accountId: string, id: string): Promise<CallbackRow | undefined> {
-  return db.selectFrom('callbacks').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('callbacks').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return row && openCallback(row);
 }
 
 export interface CallbackFilter {
@@ -46,18 +50,19 @@ export async function listCallbacks(
     if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
     const rows = await q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute();
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(total.n) };
+    return { rows: rows.map(openCallback), total: Number(total.n) };
   });
 }
 
 /** One callback by id whatever its account: the routing cache's check of an id it does not know. */
 export async function findCallbackById(db: Db, id: string): Promise<CallbackRow | undefined> {
-  return db.selectFrom('callbacks').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('callbacks').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && openCallback(row);
 }
 
 /** Every callback of every account: the routing cache's source. */
 export async function listAllCallbacks(db: Db): Promise<CallbackRow[]> {
-  return db.selectFrom('callbacks').selectAll().execute();
+  return (await db.selectFrom('callbacks').selectAll().execute()).map(openCallback);
 }
 
 export async function updateCallback(
@@ -68,7 +73,7 @@ export async function updateCallback(
 ): Promise<boolean> {
   const res = await db
     .updateTable('callbacks')
-    .set(patch)
+    .set(sealCallback(patch))
     .where('account_id', '=', accountId)
     .where('id', '=', id)
     .executeTakeFirst();

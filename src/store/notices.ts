@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { inSnapshot } from './snapshot.js';
 import type { AccountSettingsRow, CallbackNotificationsRow, NewNotice, NoticeRow } from './schema.js';
+import { openBotToken, sealBotToken } from './sealing.js';
 
 export async function insertNotices(db: Db, rows: NewNotice[]): Promise<void> {
   if (rows.length === 0) return;
@@ -30,7 +31,8 @@ export async function listNotices(
 }
 
 export async function findCallbackNotifications(db: Db, callbackId: string): Promise<CallbackNotificationsRow | undefined> {
-  return db.selectFrom('callback_notifications').selectAll().where('callback_id', '=', callbackId).executeTakeFirst();
+  const row = await db.selectFrom('callback_notifications').selectAll().where('callback_id', '=', callbackId).executeTakeFirst();
+  return row && openBotToken(row);
 }
 
 /** Replaces a callback's notification settings; `telegram_bot_token` undefined keeps the stored one. */
@@ -38,7 +40,7 @@ export async function upsertCallbackNotifications(
   db: Db,
   row: Omit<CallbackNotificationsRow, 'telegram_bot_token'> & { telegram_bot_token: string | null | undefined },
 ): Promise<void> {
-  const { telegram_bot_token, ...rest } = row;
+  const { telegram_bot_token, ...rest } = sealBotToken(row);
   await db
     .insertInto('callback_notifications')
     .values({ ...rest, telegram_bot_token: telegram_bot_token ?? null })
@@ -58,13 +60,15 @@ export async function deleteCallbackNotifications(db: Db, callbackId: string): P
 }
 
 export async function findAccountSettings(db: Db, accountId: string): Promise<AccountSettingsRow | undefined> {
-  return db.selectFrom('account_settings').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  const row = await db.selectFrom('account_settings').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  return row && openBotToken(row);
 }
 
 export type AccountSettingsPatch = Partial<Omit<AccountSettingsRow, 'account_id' | 'updated_at'>>;
 
 /** Creates the account's settings row with defaults, or changes only the fields in `patch`. */
-export async function upsertAccountSettings(db: Db, accountId: string, patch: AccountSettingsPatch, now: number): Promise<void> {
+export async function upsertAccountSettings(db: Db, accountId: string, given: AccountSettingsPatch, now: number): Promise<void> {
+  const patch = sealBotToken(given);
   await db
     .insertInto('account_settings')
     .values({

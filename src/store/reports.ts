@@ -1,16 +1,18 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { AccountSettingsRow } from './schema.js';
+import { openBotToken } from './sealing.js';
 
 /** Accounts whose next report period has ended by `now`. */
 export async function listDueReportAccounts(db: Db, periodEndedBy: number): Promise<AccountSettingsRow[]> {
-  return db
+  const rows = await db
     .selectFrom('account_settings')
     .selectAll()
     .where('report_frequency', '!=', 'off')
     .where('report_next_at', 'is not', null)
     .where('report_next_at', '<=', periodEndedBy)
     .execute();
+  return rows.map(openBotToken);
 }
 
 /**

@@ -302,7 +302,7 @@ for (const backend of BACKENDS) {
         const rows = await t.relay.store.db.selectFrom('callbacks').select(['id', 'settings']).where('id', 'in', [basicCb.cb.id, bearer.cb.id, raw.cb.id]).execute();
         const stored = rows.map((x) => x.settings).join('\n');
         for (const secret of ['pa:ss-word-1', 'tok-123-secret', 'raw-value-9']) expect(stored).not.toContain(secret);
-        expect(stored).toContain('sealed:v1:');
+        expect(stored).toContain('sealed:v2:');
 
         // PATCH keeps the write-only password when it is not given again.
         const patched = await t.api('PATCH', `/v1/callbacks/${basicCb.cb.id}`, { auth: { type: 'basic', username: 'bob' } }, { auth });

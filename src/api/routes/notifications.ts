@@ -136,7 +136,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const b = req.body;
         const accountId = req.principal.accountId;
-        if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
+        // The settings first: a bot token the store refuses (store/sealing.ts) then changes nothing.
         if (b.telegram_chat_ids !== undefined || b.telegram_bot_token !== undefined || b.retention_days !== undefined) {
           await upsertAccountSettings(
             db,
@@ -149,6 +149,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
             deps.clock.now(),
           );
         }
+        if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
         return accountJson(accountId);
       },
     );
