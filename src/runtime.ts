@@ -56,7 +56,11 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   const log = opts.log ?? createLogger(config.logLevel);
   // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
   setMasterKey(config.masterKey);
-  const store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) } });
+  const store = await openStore(config.databaseUrl, {
+    checkpointThread: { log: log.child({ component: 'store' }) },
+    // Which process and roles each connection serves, in pg_stat_activity.
+    applicationName: `callback-relay ${process.pid} ${config.roles.join(',')}`,
+  });
   try {
     await migrateToLatest(store);
   } catch (err) {
@@ -140,7 +144,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host });
     else await ops.ready();
   }
-  log.info({ roles: config.roles, database: store.describe, url }, 'callback-relay started');
+  log.info({ roles: config.roles, database: store.describe, url, leaseOwner: worker?.owner }, 'callback-relay started');
 
   let closing: Promise<void> | undefined;
   return {

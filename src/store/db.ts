@@ -44,10 +44,12 @@ export interface OpenOptions {
    * process; short-lived ones (migrate, tests of the store) leave it to SQLite.
    */
   checkpointThread?: { log: Logger };
+  /** PostgreSQL: the connections' application_name, seen in pg_stat_activity (the URL's own wins). */
+  applicationName?: string;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
-  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), opts) : openPostgres(url);
+  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), opts) : openPostgres(url, opts);
 }
 
 function openSqlite(path: string, opts: OpenOptions): Store {
@@ -108,7 +110,7 @@ function cacheStatements(database: SqliteDatabase.Database, max = 1000): void {
   }) as typeof database.prepare;
 }
 
-function openPostgres(url: string): Store {
+function openPostgres(url: string, opts: OpenOptions): Store {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
@@ -117,7 +119,8 @@ function openPostgres(url: string): Store {
   }
   const connectionString = parsed.toString();
   const options = schema ? `-c search_path=${schema}` : undefined;
-  const pool = new pg.Pool({ connectionString, options, max: 10 });
+  const appName = (opts.applicationName ?? `callback-relay ${process.pid}`).slice(0, 50);
+  const pool = new pg.Pool({ connectionString, options, application_name: appName, max: 10 });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries report their own errors.
   });
@@ -144,7 +147,7 @@ function openPostgres(url: string): Store {
     describe: `${parsed.protocol}//${parsed.username ? `${parsed.username}@` : ''}${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
     async listen(channel, onMessage) {
       if (!listener) {
-        listener = new pg.Client({ connectionString, options });
+        listener = new pg.Client({ connectionString, options, application_name: `${appName} (listen)` });
         listener.on('notification', (msg) => {
           for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
         });
