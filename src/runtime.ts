@@ -56,8 +56,10 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   const log = opts.log ?? createLogger(config.logLevel);
   // Template callbacks' secrets are sealed with it (src/lib/seal.ts).
   setMasterKey(config.masterKey);
+  const storeLog = log.child({ component: 'store' });
   const store = await openStore(config.databaseUrl, {
-    checkpointThread: { log: log.child({ component: 'store' }) },
+    checkpointThread: { log: storeLog },
+    log: storeLog,
     // Which process and roles each connection serves, in pg_stat_activity.
     applicationName: `callback-relay ${process.pid} ${config.roles.join(',')}`,
   });
@@ -119,7 +121,10 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     );
     ingestor.handOffTo(worker);
     unsubscribe.push(disableOnGone({ store, registry, bus, clock, log }));
-    if (store.caps.listenNotify) unsubscribe.push(await store.listen(DUE_CHANNEL, (payload) => wakeLocal(payload ? payload.split(',') : undefined)));
+    if (store.caps.listenNotify) {
+      // After the LISTEN connection comes back, sweep: what was notified while it was down is missed.
+      unsubscribe.push(await store.listen(DUE_CHANNEL, (payload) => wakeLocal(payload ? payload.split(',') : undefined), () => wakeLocal()));
+    }
     worker.start();
   }
 

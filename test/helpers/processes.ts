@@ -121,10 +121,15 @@ export class RelayProcesses {
     return failures;
   }
 
-  /** SIGKILLs every process still running and waits for them; closes the HTTP agent. */
-  async close(): Promise<void> {
+  /** SIGKILLs every process still running and waits for them to exit. */
+  async killAll(): Promise<void> {
     for (const c of this.children) if (isRunning(c)) c.kill('SIGKILL');
     await Promise.all(this.children.map(exited));
+  }
+
+  /** killAll, then closes the HTTP agent. */
+  async close(): Promise<void> {
+    await this.killAll();
     await this.agent.close().catch(() => {});
   }
 }
