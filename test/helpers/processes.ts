@@ -67,7 +67,7 @@ export class RelayProcesses {
     child.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
     child.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
     const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before it was ready:\n${out}`);
       try {
@@ -77,7 +77,7 @@ export class RelayProcesses {
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`the server was not ready within 15 s:\n${out}`);
+      if (Date.now() > deadline) throw new Error(`the server was not ready within 30 s:\n${out}`);
       await sleep(50);
     }
     return { child, url, output: () => out };
