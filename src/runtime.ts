@@ -61,9 +61,16 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   const log = opts.log ?? createLogger(config.logLevel);
   // Every stored secret is sealed with it (src/lib/seal.ts, src/store/sealing.ts).
   setMasterKeys(config.masterKey, config.previousMasterKeys);
+  const storeLog = log.child({ component: 'store' });
   let store: Store;
   try {
-    store = await openStore(config.databaseUrl, { checkpointThread: { log: log.child({ component: 'store' }) }, exclusive: opts.exclusive ?? false });
+    store = await openStore(config.databaseUrl, {
+      checkpointThread: { log: storeLog },
+      log: storeLog,
+      // Which process and roles each connection serves, in pg_stat_activity.
+      applicationName: `callback-relay ${process.pid} ${config.roles.join(',')}`,
+      exclusive: opts.exclusive ?? false,
+    });
   } catch (err) {
     // Another process holding the SQLite file says so itself; anything else is the URL's to fix.
     if (err instanceof DatabaseInUseError) throw err;
@@ -131,7 +138,10 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     );
     ingestor.handOffTo(worker);
     unsubscribe.push(disableOnGone({ store, registry, bus, clock, log }));
-    if (store.caps.listenNotify) unsubscribe.push(await store.listen(DUE_CHANNEL, (payload) => wakeLocal(payload ? payload.split(',') : undefined)));
+    if (store.caps.listenNotify) {
+      // After the LISTEN connection comes back, sweep: what was notified while it was down is missed.
+      unsubscribe.push(await store.listen(DUE_CHANNEL, (payload) => wakeLocal(payload ? payload.split(',') : undefined), () => wakeLocal()));
+    }
     worker.start();
   }
 
@@ -157,7 +167,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
     else await ops.ready();
   }
-  log.info({ roles: config.roles, database: store.describe, url }, 'callback-relay started');
+  log.info({ roles: config.roles, database: store.describe, url, leaseOwner: worker?.owner }, 'callback-relay started');
 
   let closing: Promise<void> | undefined;
   return {

@@ -4,7 +4,10 @@ import type { Store } from './store/db.js';
 import { expireIdempotencyKeys } from './store/events.js';
 import { IDEMPOTENCY_WINDOW_MS } from './ingest/ingest.js';
 
-/** The session lock that makes one scheduler run among many processes on PostgreSQL. */
+/**
+ * The session lock that makes one scheduler run among the processes of one schema on PostgreSQL
+ * (the store pairs it with its schema: relays on two schemas each run their own).
+ */
 export const SCHEDULER_LOCK_KEY = 0x5e1a7;
 
 export interface Job {
@@ -17,6 +20,8 @@ export interface Job {
 /**
  * Periodic housekeeping. Only the process holding the scheduler lock runs jobs; the others keep
  * asking, so one takes over when the holder dies (its session, and so its lock, ends with it).
+ * The holder asks too, before every job: its session may have ended (a database restart) and the
+ * lock gone to another process, which must then be the only one running jobs.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -47,12 +52,11 @@ export class Scheduler {
     if (this.running) return;
     this.running = (async () => {
       try {
-        if (!this.leader) this.leader = await this.deps.store.tryLock(SCHEDULER_LOCK_KEY);
-        if (!this.leader) return;
         const now = this.deps.clock.now();
         for (const job of this.jobs) {
           if (this.stopping.signal.aborted) break;
           if (now - (this.lastRun.get(job.name) ?? 0) < job.everyMs) continue;
+          if (!(await this.lead())) return;
           this.lastRun.set(job.name, now);
           try {
             await job.run(this.stopping.signal);
@@ -66,6 +70,21 @@ export class Scheduler {
     })();
     await this.running;
     this.running = undefined;
+  }
+
+  /** Whether this process holds the scheduler lock now (taking it if free); logs changes. */
+  private async lead(): Promise<boolean> {
+    let leader = false;
+    try {
+      leader = await this.deps.store.tryLock(SCHEDULER_LOCK_KEY);
+    } finally {
+      if (leader !== this.leader) {
+        if (leader) this.deps.log.info('this process runs the scheduler');
+        else this.deps.log.warn('the scheduler lock was lost; another process may run the scheduler now');
+      }
+      this.leader = leader;
+    }
+    return leader;
   }
 
   async stop(): Promise<void> {

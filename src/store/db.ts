@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { checkpointInBackground } from './checkpoint.js';
 import { DiskWatch, watchDialect, type DiskFailure } from './failure.js';
 import { lockSqliteFile } from './lock.js';
+import { ListenSession, LockSession, lockScope } from './pg-sessions.js';
 import { POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -19,11 +20,19 @@ export interface Store {
   caps: Capabilities;
   /** Human-readable location, passwords removed, for logs. */
   describe: string;
-  /** Subscribe to a notification channel (LISTEN); a no-op where `caps.listenNotify` is false. */
-  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribe to a notification channel (LISTEN); a no-op where `caps.listenNotify` is false. A lost
+   * connection is re-established in the background, then `onMissed` is called: notifications sent
+   * meanwhile were not received.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onMissed?: () => void): Promise<() => Promise<void>>;
   /** Notify listeners in other processes (NOTIFY). */
   notify(channel: string, payload?: string): Promise<void>;
-  /** Run `fn` only if this process gets the session lock `key`; resolves false when another holds it. */
+  /**
+   * True while this process holds the session lock `key` of this store's schema, taking it when it is
+   * free; false when another process holds it. Ask again before acting on it: a lock is lost with its
+   * session (a database restart), and another process may take it then.
+   */
   tryLock(key: number): Promise<boolean>;
   /**
    * Runs `fn` in a transaction whose commit does not wait for the disk: the queue's own bookkeeping
@@ -54,10 +63,14 @@ export interface OpenOptions {
    * PostgreSQL is shared by design and ignores it.
    */
   exclusive?: boolean;
+  /** PostgreSQL: where lost connections are reported. */
+  log?: Logger;
+  /** PostgreSQL: the connections' application_name, seen in pg_stat_activity (the URL's own wins). */
+  applicationName?: string;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
-  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), opts) : openPostgres(url);
+  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), opts) : openPostgres(url, opts);
 }
 
 function openSqlite(path: string, opts: OpenOptions): Store {
@@ -129,7 +142,7 @@ function cacheStatements(database: SqliteDatabase.Database, max = 1000): void {
   }) as typeof database.prepare;
 }
 
-function openPostgres(url: string): Store {
+function openPostgres(url: string, opts: OpenOptions): Store {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
@@ -138,75 +151,72 @@ function openPostgres(url: string): Store {
   }
   const connectionString = parsed.toString();
   const options = schema ? `-c search_path=${schema}` : undefined;
-  const pool = new pg.Pool({ connectionString, options, max: 10 });
+  const appName = (opts.applicationName ?? `callback-relay ${process.pid}`).slice(0, 50);
+  // Keep-alive: a connection whose peer vanished (no reset) is noticed by the OS, not only by a query.
+  const client = (role?: string): pg.ClientConfig => ({
+    connectionString,
+    options,
+    application_name: role ? `${appName} (${role})` : appName,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  const pool = new pg.Pool({ ...client(), max: 10 });
   pool.on('error', () => {
-    // An idle client lost its connection; the pool replaces it. Queries report their own errors.
+    // An idle client lost its connection (reported below); the pool replaces it.
+  });
+  pool.on('connect', (c) => {
+    // A client in use has no listener of the pool's: without one, its connection's end (a restart, a
+    // terminated backend) is an unhandled 'error' that kills the process. The query in flight fails
+    // by itself, and the pool drops the client when it is released.
+    c.on('error', (err) => opts.log?.warn({ err }, 'a pooled PostgreSQL connection was lost; it is replaced'));
   });
   const disk = new DiskWatch();
   const db = new Kysely<Database>({
     dialect: watchDialect(new PostgresDialect({
       pool: async () => {
         if (schema) {
-          const client = new pg.Client({ connectionString });
-          await client.connect();
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-          await client.end();
+          const c = new pg.Client(client());
+          c.on('error', () => {}); // its errors reject the calls below
+          await c.connect();
+          await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+          await c.end();
         }
         return pool;
       },
     }), disk),
   });
-  let listener: pg.Client | undefined;
-  let lockClient: pg.PoolClient | undefined;
-  const handlers = new Map<string, Set<(payload: string) => void>>();
+  const listener = new ListenSession(client('listen'), opts.log);
+  const locks = new LockSession(client('locks'), opts.log);
+  let scope: number | undefined;
+  const currentSchema = async () => {
+    if (schema) return schema;
+    const res = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
+    return res.rows[0]?.s ?? undefined;
+  };
   parsed.password = '';
   return {
     db,
     caps: POSTGRES_CAPABILITIES,
     describe: `${parsed.protocol}//${parsed.username ? `${parsed.username}@` : ''}${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
-    async listen(channel, onMessage) {
-      if (!listener) {
-        listener = new pg.Client({ connectionString, options });
-        listener.on('notification', (msg) => {
-          for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
-        });
-        listener.on('error', () => {});
-        await listener.connect();
-      }
-      let set = handlers.get(channel);
-      if (!set) {
-        set = new Set();
-        handlers.set(channel, set);
-        await listener.query(`LISTEN ${pg.Client.prototype.escapeIdentifier(channel)}`);
-      }
-      set.add(onMessage);
-      return async () => {
-        set.delete(onMessage);
-      };
-    },
+    listen: (channel, onMessage, onMissed) => listener.listen(channel, onMessage, onMissed),
     async notify(channel, payload = '') {
       await sql`select pg_notify(${channel}, ${payload})`.execute(db);
     },
     async tryLock(key) {
-      if (!lockClient) lockClient = await pool.connect();
-      const res = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
-      return res.rows[0]?.ok === true;
+      // Locks are per schema: relays on two schemas of one database each have their own.
+      scope ??= lockScope((await currentSchema()) ?? '');
+      return locks.tryLock(key, scope);
     },
     relaxed: (fn) =>
       db.transaction().execute(async (trx) => {
         await sql`set local synchronous_commit = off`.execute(trx);
         return fn(trx);
       }),
-    async currentSchema() {
-      if (schema) return schema;
-      const res = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
-      return res.rows[0]?.s ?? undefined;
-    },
+    currentSchema,
     diskFailure: () => disk.current(),
     async close() {
-      lockClient?.release(true);
-      lockClient = undefined;
-      if (listener) await listener.end().catch(() => {});
+      await locks.close();
+      await listener.close();
       await db.destroy();
     },
   };

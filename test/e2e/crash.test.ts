@@ -1,11 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, request } from 'undici';
 import { TestReceiver } from '../helpers/receiver.js';
-import { ADMIN, basic } from '../helpers/relay.js';
 import { webhookId } from '../helpers/e2e.js';
-import { killAll, startCliServer, type CliServer } from '../helpers/cli.js';
 import { BACKENDS } from '../helpers/backends.js';
+import { RelayProcesses, exited, type RelayProcess } from '../helpers/processes.js';
 
 /**
  * The invariant "an event acknowledged with 2xx is never lost, even on kill -9": the built server
@@ -17,15 +14,13 @@ import { BACKENDS } from '../helpers/backends.js';
  */
 const TOTAL = 3000;
 const CONCURRENCY = 16;
-const AUTH = basic(ADMIN.user, ADMIN.key);
 
 for (const backend of BACKENDS) {
 describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`, () => {
-  const children: ChildProcess[] = [];
   let databaseUrl: string;
   let drop: (() => Promise<void>) | undefined;
   let receiver: TestReceiver;
-  const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 10_000, pipelining: 1 });
+  const processes = new RelayProcesses(CONCURRENCY);
 
   beforeAll(async () => {
     const db = await backend.create();
@@ -34,61 +29,21 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
     receiver = await new TestReceiver().start();
   });
   afterAll(async () => {
-    await killAll(children);
-    await agent.close().catch(() => {});
+    await processes.close();
     await receiver?.close();
     await drop?.();
   });
 
-  function startServer(): Promise<CliServer> {
-    return startCliServer(
-      {
-        DATABASE_URL: databaseUrl,
-        // SQLite keeps the default 30 s: the restart must take the leases back at once, not when they end.
-        ...(backend.name === 'postgres' ? { RELAY_LEASE: '2s' } : {}),
-        RELAY_SWEEP_INTERVAL: '250ms',
-        RELAY_RETRY_SCHEDULE: '0s,100ms,200ms,500ms,1s,1s,1s,1s,1s,1s',
-        // A small cap keeps a backlog, so the killed process holds claimed deliveries it never sent
-        // (its read-ahead), whose leases the restarted one must take over.
-        RELAY_CALLBACK_CONCURRENCY: '4',
-      },
-      children,
-      agent,
-    );
-  }
-
-  async function post(server: CliServer, path: string, body: unknown): Promise<{ status: number; body: any }> {
-    const res = await request(`${server.url}${path}`, {
-      dispatcher: agent,
-      method: 'POST',
-      headers: { authorization: AUTH, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+  function startServer(): Promise<RelayProcess> {
+    return processes.start(databaseUrl, {
+      // SQLite keeps the default 30 s: the restart must take the leases back at once, not when they end.
+      ...(backend.name === 'postgres' ? { RELAY_LEASE: '2s' } : {}),
+      RELAY_SWEEP_INTERVAL: '250ms',
+      RELAY_RETRY_SCHEDULE: '0s,100ms,200ms,500ms,1s,1s,1s,1s,1s,1s',
+      // A small cap keeps a backlog, so the killed process holds claimed deliveries it never sent
+      // (its read-ahead), whose leases the restarted one must take over.
+      RELAY_CALLBACK_CONCURRENCY: '4',
     });
-    const text = await res.body.text();
-    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
-  }
-
-  /** Posts events `next()` hands out, CONCURRENCY at a time, until it runs out or `stop()` says so. */
-  async function stream(server: CliServer, next: () => number | undefined, acked: Set<string>, stop: () => boolean): Promise<number> {
-    let failures = 0;
-    const worker = async () => {
-      for (;;) {
-        if (stop()) return;
-        const i = next();
-        if (i === undefined) return;
-        try {
-          const res = await post(server, '/v1/events', { type: 'sms.delivered', data: { i, to: '+33600000000' } });
-          if (res.status === 202) acked.add(res.body.id as string);
-          else failures++;
-        } catch {
-          // The server died under this request: it was never acknowledged.
-          failures++;
-          if (stop()) return;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return failures;
   }
 
   it('every event acknowledged with 202 reaches the receiver after a kill -9 and a restart', async () => {
@@ -96,7 +51,7 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
       setTimeout(() => res.end(), 2 + Math.floor(Math.random() * 6));
     };
     const first = await startServer();
-    const cb = await post(first, '/v1/callbacks', { title: 'crash', url: `${receiver.url}/hook` });
+    const cb = await processes.post(first, '/v1/callbacks', { title: 'crash', url: `${receiver.url}/hook` });
     expect(cb.status, JSON.stringify(cb.body)).toBe(201);
 
     const acked = new Set<string>();
@@ -105,14 +60,14 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
     let killed = false;
     let seenAtKill = 0;
     let ackedAtKill = 0;
-    const streaming = stream(first, next, acked, () => killed);
+    const streaming = processes.stream(first, next, acked, () => killed, CONCURRENCY);
     // Kill while the receiver has seen some of the events, with deliveries (and ingest) in flight.
     await receiver.waitFor((r) => r.length >= 300 && acked.size > new Set(r.map(webhookId)).size + 10, 15_000, 'the first deliveries');
     seenAtKill = new Set(receiver.received.map(webhookId)).size;
     ackedAtKill = acked.size;
     killed = true;
     first.child.kill('SIGKILL');
-    await new Promise((r) => (first.child.exitCode !== null || first.child.signalCode !== null ? r(null) : first.child.once('exit', r)));
+    await exited(first.child);
     await streaming;
     expect(first.child.signalCode).toBe('SIGKILL');
     const ackedBeforeCrash = acked.size;
@@ -122,7 +77,7 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
     // Restart on the same database, and send the rest of the events to it.
     const restartedAt = Date.now();
     const second = await startServer();
-    await stream(second, next, acked, () => false);
+    await processes.stream(second, next, acked, () => false, CONCURRENCY);
     expect(index).toBe(TOTAL);
     expect(acked.size).toBeGreaterThan(ackedBeforeCrash);
 
