@@ -1,13 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Agent, request } from 'undici';
-import { ADMIN, basic } from '../helpers/relay.js';
+import { basic } from '../helpers/relay.js';
 import { waitUntil } from '../helpers/e2e.js';
-import { killAll, runCli, startCliServer, type CliServer } from '../helpers/cli.js';
+import { RelayProcesses, exited, runCli } from '../helpers/processes.js';
 
 /**
  * The built command line on SQLite files: one `serve` per database (a second is refused, a kill -9
@@ -16,8 +14,7 @@ import { killAll, runCli, startCliServer, type CliServer } from '../helpers/cli.
  */
 // Each test spawns the built relay three to five times; on a busy machine a start takes seconds.
 describe('one process per SQLite database, and its backups (command line)', { timeout: 120_000 }, () => {
-  const children: ChildProcess[] = [];
-  const agent = new Agent({ connections: 16 });
+  const processes = new RelayProcesses();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -28,28 +25,19 @@ describe('one process per SQLite database, and its backups (command line)', { ti
     env = { DATABASE_URL: `sqlite:${file}` };
   });
   afterEach(async () => {
-    await killAll(children);
+    await processes.killAll();
     rmSync(dir, { recursive: true, force: true });
   });
-  afterAll(() => agent.close());
-
-  const call = async (server: CliServer, method: 'GET' | 'POST', path: string, body?: unknown, auth = basic(ADMIN.user, ADMIN.key)) => {
-    const res = await request(`${server.url}${path}`, {
-      dispatcher: agent,
-      method,
-      headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
-  };
+  afterAll(() => processes.close());
+  const call = processes.call.bind(processes);
+  const serve = () => processes.start(env.DATABASE_URL!);
 
   it('refuses a second serve on the same file, naming it; migrate is refused and create-api-user works beside it; after kill -9 a new serve starts', async () => {
-    const first = await startCliServer(env, children, agent);
+    const first = await serve();
 
     // Three commands against the running one, at once: another serve, migrate, create-api-user.
     const [second, migrate, created] = await Promise.all([
-      startCliServer(env, children, agent).then(
+      serve().then(
         () => undefined,
         (err: Error) => err.message,
       ),
@@ -71,14 +59,14 @@ describe('one process per SQLite database, and its backups (command line)', { ti
     expect((await call(first, 'GET', '/v1/callbacks', undefined, basic('beside-serve', key!))).status).toBe(200);
 
     first.child.kill('SIGKILL');
-    await new Promise((r) => (first.child.exitCode !== null || first.child.signalCode !== null ? r(null) : first.child.once('exit', r)));
-    const third = await startCliServer(env, children, agent);
+    await exited(first.child);
+    const third = await serve();
     expect((await call(third, 'GET', '/readyz')).status).toBe(200);
     expect((await call(third, 'POST', '/v1/events', { type: 'sms.sent', data: {} })).status).toBe(202);
   });
 
   it('backup copies the database while serve ingests: the copy is intact and holds every event acknowledged before it began', async () => {
-    const server = await startCliServer(env, children, agent);
+    const server = await serve();
     const acked: string[] = [];
     let stop = false;
     const post = async () => {

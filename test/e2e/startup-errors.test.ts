@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/processes.js';
 
 /**
  * What the built CLI says when it cannot start: the setting to fix is named, and a mistyped command
  * is an error (exit code 2), not a server. Every run here ends by itself (no server is left up).
  */
-const CLI = resolve('dist/src/cli.js');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -22,19 +21,9 @@ function sqliteUrl(): string {
   return `sqlite:${join(dir, 'relay.db')}`;
 }
 
-/** Runs the CLI with `args` and a clean environment plus `env`; resolves when it exits. */
+/** Runs the built CLI with `args` (on port 0 unless `env` says otherwise); resolves when it exits. */
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('RELAY_') && !['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL'].includes(k)) base[k] = v;
-  }
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  return new Promise((done) => child.on('close', (code) => done({ code, stderr, stdout })));
+  return runCli(args, { PORT: '0', ...env });
 }
 
 /** A 127.0.0.1 port nothing listens on (listened on, then closed). */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { ADMIN, basic } from './relay.js';
-import { freePort, sleep } from './e2e.js';
+import { sleep } from './e2e.js';
 
 /**
  * The built server (dist/src/cli.js) as child processes, for the suites that kill, cut off or run
@@ -30,6 +30,34 @@ export function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
 
+/**
+ * This process's environment without the relay's own variables, plus the test's defaults (the test
+ * admin, private networks allowed, warnings only, on 127.0.0.1) and `env` on top.
+ */
+export function cliEnv(env: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('RELAY_') && !['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL'].includes(k)) out[k] = v;
+  }
+  return { ...out, HOST: '127.0.0.1', RELAY_ADMIN_USER: ADMIN.user, RELAY_ADMIN_KEY: ADMIN.key, RELAY_ALLOW_PRIVATE_NETWORKS: '1', LOG_LEVEL: 'warn', ...env };
+}
+
+function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test builds before running vitest)`);
+}
+
+/** Runs one command of the built CLI to its end (`serve` too, when it refuses to start), with cliEnv(env). */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  requireBuild();
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+  return { code, stdout, stderr };
+}
+
 /** Starts processes of the built server, each on a free port, and kills what is left of them at the end. */
 export class RelayProcesses {
   readonly children: ChildProcess[] = [];
@@ -44,38 +72,36 @@ export class RelayProcesses {
    * on top (the parent's RELAY_* variables are not passed on); resolves once /readyz answers 200.
    */
   async start(databaseUrl: string, env: Record<string, string> = {}, roles?: string): Promise<RelayProcess> {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test builds before running vitest)`);
-    const port = await freePort();
-    const full: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !k.startsWith('RELAY_') && !['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL'].includes(k)) full[k] = v;
-    }
-    Object.assign(full, {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      RELAY_ADMIN_USER: ADMIN.user,
-      RELAY_ADMIN_KEY: ADMIN.key,
-      RELAY_ALLOW_PRIVATE_NETWORKS: '1',
-      LOG_LEVEL: 'warn',
-      ...env,
-    });
+    requireBuild();
+    // Port 0: the process listens where the kernel says and logs its address. A port found free
+    // beforehand can be taken by another test's server before the child binds it.
+    const full = cliEnv({ PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, ...env });
     const args = [CLI, 'serve', ...(roles ? ['--roles', roles] : [])];
     const child = spawn(process.execPath, args, { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.push(child);
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
+    let url: string | undefined;
+    let line = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      const text = c.toString();
+      out = (out + text).slice(-20_000);
+      if (url !== undefined) return;
+      const lines = (line + text).split('\n');
+      line = lines.pop()!;
+      for (const l of lines) url ??= startedAt(l);
+    });
     child.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20_000)));
-    const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before it was ready:\n${out}`);
-      try {
-        const res = await request(`${url}/readyz`, { dispatcher: this.agent });
-        await res.body.text();
-        if (res.statusCode === 200) break;
-      } catch {
-        // not listening yet
+      if (url !== undefined) {
+        try {
+          const res = await request(`${url}/readyz`, { dispatcher: this.agent });
+          await res.body.text();
+          if (res.statusCode === 200) break;
+        } catch {
+          // not answering yet
+        }
       }
       if (Date.now() > deadline) throw new Error(`the server was not ready within 30 s:\n${out}`);
       await sleep(50);
@@ -83,16 +109,21 @@ export class RelayProcesses {
     return { child, url, output: () => out };
   }
 
-  /** POSTs JSON as the test admin. */
-  async post(server: RelayProcess, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  /** Calls the API of `server` as the test admin (or `auth`), with a JSON body if one is given. */
+  async call(server: RelayProcess, method: 'GET' | 'POST', path: string, body?: unknown, auth = AUTH): Promise<{ status: number; body: any }> {
     const res = await request(`${server.url}${path}`, {
       dispatcher: this.agent,
-      method: 'POST',
-      headers: { authorization: AUTH, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.body.text();
     return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /** POSTs JSON as the test admin. */
+  post(server: RelayProcess, path: string, body: unknown): Promise<{ status: number; body: any }> {
+    return this.call(server, 'POST', path, body);
   }
 
   /**
@@ -131,5 +162,16 @@ export class RelayProcesses {
   async close(): Promise<void> {
     await this.killAll();
     await this.agent.close().catch(() => {});
+  }
+}
+
+/** The address in the relay's start-up log line ('callback-relay started', pino JSON), if `line` is it. */
+function startedAt(line: string): string | undefined {
+  if (!line.includes('callback-relay started')) return undefined;
+  try {
+    const url = (JSON.parse(line) as { url?: unknown }).url;
+    return typeof url === 'string' ? url.replace('://0.0.0.0:', '://127.0.0.1:') : undefined;
+  } catch {
+    return undefined;
   }
 }
