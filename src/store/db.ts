@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { checkpointInBackground } from './checkpoint.js';
+import { withSchemaIntrospection } from './introspection.js';
 import { DiskWatch, watchDialect, type DiskFailure } from './failure.js';
 import { lockSqliteFile } from './lock.js';
 import { ListenSession, LockSession, lockScope } from './pg-sessions.js';
@@ -229,21 +230,30 @@ export async function pingDatabase(db: Db): Promise<void> {
 
 export class SchemaTooNewError extends Error {}
 
-/** The migrations this code has that the database has not had yet. */
-export async function pendingMigrations(store: Store): Promise<string[]> {
+/**
+ * Kysely's migrator over this code's migrations. Kysely looks for its migration table in every schema
+ * of the database: name ours, or another schema's table (another tenant, a test run) is taken for it;
+ * and let it read that schema alone (withSchemaIntrospection).
+ */
+export async function migratorFor(store: Store): Promise<Migrator> {
   const migrationTableSchema = await store.currentSchema();
   const provider = { getMigrations: async () => migrations(store.caps) };
-  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  return new Migrator(
+    migrationTableSchema
+      ? { db: withSchemaIntrospection(store.db, migrationTableSchema), provider, migrationTableSchema }
+      : { db: store.db, provider },
+  );
+}
+
+/** The migrations this code has that the database has not had yet. */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  const migrator = await migratorFor(store);
   return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 
 /** Brings the schema up to date; refuses a database migrated by a newer version of callback-relay. */
 export async function migrateToLatest(store: Store): Promise<string[]> {
-  const provider = { getMigrations: async () => migrations(store.caps) };
-  // Kysely looks for its migration table in every schema of the database: name ours, or another
-  // schema's table (another tenant, a test run) is taken for it.
-  const migrationTableSchema = await store.currentSchema();
-  const migrator = new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  const migrator = await migratorFor(store);
   const known = new Set(Object.keys(migrations(store.caps)));
   const applied = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
   // getMigrations lists only the migrations the code knows; read the table for the others.

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { BACKENDS } from '../helpers/backends.js';
 import { useStore } from '../helpers/suite.js';
-import { migrateToLatest, type Store } from '../../src/store/db.js';
-import { DELIVERIES_FILLFACTOR, migrations } from '../../src/store/migrations.js';
+import { migrateToLatest, migratorFor, type Store } from '../../src/store/db.js';
+import { DELIVERIES_FILLFACTOR } from '../../src/store/migrations.js';
+import { withSchemaIntrospection } from '../../src/store/introspection.js';
+import { PG_URL } from '../helpers/backends.js';
 import { nextDueTime } from '../../src/store/deliveries.js';
 
 // A database an earlier version left with deliveries in flight: upgrading must keep their leases.
@@ -12,12 +15,7 @@ for (const backend of BACKENDS) {
     let store: Store;
     // Up to 0004, a lease taken the way it was then, and then the upgrade.
     useStore(backend, (s) => (store = s), async (store) => {
-      const migrationTableSchema = await store.currentSchema();
-      const migrator = new Migrator({
-        db: store.db,
-        provider: { getMigrations: async () => migrations(store.caps) },
-        ...(migrationTableSchema ? { migrationTableSchema } : {}),
-      });
+      const migrator = await migratorFor(store);
       const { error } = await migrator.migrateTo('0004_profiles');
       if (error) throw error;
       // Before 0005 a claim moved next_attempt_at to the lease's end and stamped updated_at.
@@ -61,3 +59,33 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+// Kysely's own introspection reads every schema of the database and names each one in functions
+// (has_schema_privilege, pg_get_serial_sequence) that fail when a schema is dropped meanwhile: a
+// relay starting while another tenant's (or test's) schema went away failed "schema … does not exist".
+const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
+describe.skipIf(!postgres.available)('the migrator reads its own schema only (PostgreSQL)', () => {
+  let store: Store;
+  useStore(postgres, (s) => (store = s));
+
+  it("lists this schema and its tables, none of another schema's", async () => {
+    const schema = (await store.currentSchema())!;
+    const other = `${schema}_other`;
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(`create schema ${other}`);
+      await client.query(`create table ${other}.kysely_migration (name text)`);
+      await client.query(`create table ${other}.stranger (id int)`);
+      const scoped = withSchemaIntrospection(store.db, schema).introspection;
+      expect((await scoped.getSchemas()).map((s) => s.name)).toEqual([schema]);
+      const tables = await scoped.getTables();
+      expect(new Set(tables.map((t) => t.schema))).toEqual(new Set([schema]));
+      expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['kysely_migration', 'kysely_migration_lock', 'callbacks', 'deliveries', 'events']));
+      expect(tables.map((t) => t.name)).not.toContain('stranger');
+    } finally {
+      await client.query(`drop schema if exists ${other} cascade`);
+      await client.end();
+    }
+  });
+});
