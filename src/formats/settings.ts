@@ -79,8 +79,12 @@ export function resolveFormat(
     else s[k] = v;
   };
 
+  // Kept in ms for the worker, and as sent for the API to give back.
   const given = input.retry_schedule as string[] | null | undefined;
-  if (given !== undefined) set('retry_schedule', given === null ? null : schedule('retry_schedule', given));
+  if (given !== undefined) {
+    set('retry_schedule', given === null ? null : schedule('retry_schedule', given));
+    set('retry_schedule_sent', given);
+  }
 
   const ctx: ResolveContext = {
     settings: s,
@@ -93,6 +97,7 @@ export function resolveFormat(
     set,
     setRetrySchedule(delays) {
       s.retry_schedule = delays;
+      delete s.retry_schedule_sent;
     },
   };
   const r = mod.resolve(input, ctx);
@@ -110,7 +115,9 @@ export function resolveFormat(
   return { settings: s, secret: r.secret, events: subscribed, method: 'POST', channel: null };
 }
 
-/** The settings as the API shows them: secrets replaced by whether they are set. */
+/** The settings as the API shows them: secrets replaced by whether they are set, the retry schedule as sent. */
 export function settingsView(mod: FormatModule, settings: Record<string, unknown>, secret: string): Record<string, unknown> {
-  return mod.view ? mod.view({ ...settings }, secret) : { ...settings };
+  const { retry_schedule_sent: sent, ...rest } = settings;
+  const view = mod.view ? mod.view(rest, secret) : rest;
+  return sent !== undefined ? { ...view, retry_schedule: sent } : view;
 }

@@ -87,5 +87,22 @@ for (const backend of BACKENDS) {
         for (const field of f.fields) expect(accepted, `${f.name} describes ${field.key} but refuses it`).toContain(field.key);
       }
     });
+
+    it('gives retry_schedule back as sent, not in milliseconds; the worker still gets the delays', async () => {
+      const { t, receiver } = h;
+      const me = await tenant(t, 'formats-retry');
+      const created = await t.api('POST', '/v1/callbacks', { title: 'r', url: `${receiver.url}/r`, retry_schedule: ['0s', '2s'] }, { auth: me.auth });
+      expect(created.status).toBe(201);
+      expect(created.body.settings.retry_schedule).toEqual(['0s', '2s']);
+      expect((await t.api('GET', `/v1/callbacks/${created.body.id}`, undefined, { auth: me.auth })).body.settings).toEqual({ retry_schedule: ['0s', '2s'] });
+      const patched = await t.api('PATCH', `/v1/callbacks/${created.body.id}`, { retry_schedule: ['90s', '5m', '1h'] }, { auth: me.auth });
+      expect(patched.body.settings.retry_schedule).toEqual(['90s', '5m', '1h']);
+      // The worker reads the delays from the registry's callback (ms).
+      await t.relay.registry!.reload();
+      const cb = t.relay.registry!.get(created.body.id);
+      expect(cb?.settings.retry_schedule).toEqual([90_000, 300_000, 3_600_000]);
+      const cleared = await t.api('PATCH', `/v1/callbacks/${created.body.id}`, { retry_schedule: null }, { auth: me.auth });
+      expect(cleared.body.settings).toEqual({});
+    });
   });
 }
