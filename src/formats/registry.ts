@@ -5,6 +5,7 @@ import { engagelabEmailFormat } from './engagelab-email.js';
 import { octopushFormat } from './octopush.js';
 import { whispirFormat } from './whispir.js';
 import { templateFormat } from './template-settings.js';
+import { twilioFormat } from './twilio.js';
 
 /**
  * Every wire format, in the order the API lists them; the first is the default. Adding a format is one
@@ -18,6 +19,7 @@ export const FORMAT_MODULES: readonly FormatModule[] = [
   octopushFormat,
   whispirFormat,
   templateFormat,
+  twilioFormat,
 ];
 
 const BY_NAME = new Map(FORMAT_MODULES.map((m) => [m.name, m]));
