@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { expectError, tenant, useRelay } from './support.js';
@@ -50,6 +51,7 @@ for (const backend of BACKENDS) {
       for (const f of res.body.data) {
         expect(typeof f.label).toBe('string');
         expect(f.doc).toMatch(/^docs\/formats\/[a-z-]+\.md$/);
+        expect(existsSync(f.doc), f.doc).toBe(true);
         expect(f.default_timeout).toBeGreaterThan(0);
         for (const field of f.fields) {
           expect(Object.keys(field)).toEqual(expect.arrayContaining(['key', 'type', 'label', 'help']));
