@@ -22,6 +22,7 @@ import type { RequestAuthorizer } from '../delivery/authorizer.js';
 import { eventRoutes } from './routes/events.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventTypeRoutes } from './routes/event-types.js';
+import { formatRoutes } from './routes/formats.js';
 import { opsRoutes } from './routes/ops.js';
 import { webhookRootRoutes, webhookRoutes } from './routes/webhooks.js';
 import { whispirCallRoutes } from './routes/whispir-calls.js';
@@ -125,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(eventRoutes(deps));
       await v1.register(deliveryRoutes(deps));
       await v1.register(eventTypeRoutes());
+      await v1.register(formatRoutes());
       await v1.register(notificationRoutes(deps));
       await v1.register(alertRoutes(deps));
       await v1.register(reportRoutes(deps));

@@ -1,7 +1,9 @@
 import { Memo } from '../lib/memo.js';
-// Covers the vendor formats' own: X-CALLBACK-ID (engagelab), X-WebHook-Signature (engagelab-email),
-// X-Whispir-Callback-Key (whispir; any header ending in -key).
-const SECRET_HEADER = /authorization|signature|secret|token|api[-_]?key|password|cookie|x-callback-id|auth|(^|-)key$/i;
+import { FORMAT_MODULES } from '../formats/registry.js';
+const SECRET_HEADER = /authorization|signature|secret|token|api[-_]?key|password|cookie|auth|(^|-)key$/i;
+/** The formats' own credential headers (FormatModule.secretHeaders), read on first use. */
+let formatHeaders: Set<string> | undefined;
+const formatSecretHeaders = () => (formatHeaders ??= new Set(FORMAT_MODULES.flatMap((m) => m.secretHeaders ?? []).map((h) => h.toLowerCase())));
 const SECRET_PARAM = /^(auth|key|token|secret|password|signature|sig|access_token|api_key|apikey)$/i;
 
 /** What a secret value is shown as (attempt records, logs, a callback's headers). */
@@ -9,7 +11,7 @@ export const REDACTED = '[redacted]';
 
 /** Per header name: whether its value may be secret (the same few names repeat on every attempt). */
 const secretNames = new Memo<string, boolean>(1000);
-const isSecretName = (name: string) => SECRET_HEADER.test(name);
+const isSecretName = (name: string) => SECRET_HEADER.test(name) || formatSecretHeaders().has(name.toLowerCase());
 
 /**
  * Whether a header's value may be secret: Authorization, Proxy-Authorization, Cookie, X-Api-Key,

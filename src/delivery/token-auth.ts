@@ -36,8 +36,9 @@ export class TokenAuthorizer implements RequestAuthorizer {
 
   constructor(private readonly deps: { sender: HttpSender; clock: Clock; log?: Logger }) {}
 
+  /** A callback whose settings hold a token fetch (only formats with a `token_auth` field accept one). */
   applies(cb: Callback): boolean {
-    return cb.format === 'template' && (cb.settings as unknown as TemplateSettings).token_auth !== undefined;
+    return (cb.settings as unknown as TemplateSettings).token_auth !== undefined;
   }
 
   async authorize(cb: Callback, request: RenderedRequest, opts: { refresh: boolean }): Promise<AuthorizeResult> {

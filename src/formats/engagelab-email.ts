@@ -1,5 +1,8 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { invalid } from '../errors.js';
 import type { Callback } from '../routing/callback.js';
+import { SHARED_SCHEMAS, text, type FormatModule } from './module.js';
 import { asData, customArgs, obj, str, timeMs, type Data } from './fields.js';
 import { UnsupportedEventError, USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
@@ -125,3 +128,55 @@ export function renderEngagelabEmail(event: RenderEvent, cb: Callback, now: numb
 export function checkEngagelabEmail(cb: Callback, now: number): CheckRequest {
   return { method: 'POST', url: cb.url, headers: headers(cb, now), body: '{}', success: SUCCESS, timeoutMs: 3000 };
 }
+
+/** A new key for engagelab-email signatures (32 hex characters). */
+export function newEmailKey(): string {
+  return randomBytes(16).toString('hex');
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const engagelabEmailFormat: FormatModule = {
+  name: 'engagelab-email',
+  label: 'EngageLab e-mail',
+  description: 'EngageLab e-mail webhooks: one JSON POST per event, X-WebHook-Signature (md5 or HMAC-SHA256).',
+  doc: 'docs/formats/engagelab-email.md',
+  events: Object.keys(ENGAGELAB_EMAIL_EVENTS),
+  defaultTimeoutMs: 3000,
+  secret: 'readable',
+  fields: [
+    { key: 'secret', type: 'secret', label: 'Signature key', help: 'Keys X-WebHook-Signature; generated (32 hex characters) when absent', schema: SHARED_SCHEMAS.secret },
+    {
+      key: 'signature',
+      type: 'select',
+      label: 'Signature scheme',
+      help: 'md5(timestamp + app key + key) or HMAC-SHA256(key, timestamp)',
+      options: ['md5', 'hmac-sha256'],
+      default: 'md5',
+      schema: Type.Union([Type.Literal('md5'), Type.Literal('hmac-sha256')], { description: 'engagelab-email: X-WebHook-Signature scheme (default md5)' }),
+    },
+    {
+      key: 'app_key',
+      type: 'text',
+      label: 'App key',
+      help: 'X-WebHook-AppKey value: 1 to 64 letters, digits or -._~',
+      default: 'email',
+      schema: Type.String({ minLength: 1, maxLength: 64, description: 'engagelab-email: X-WebHook-AppKey value (default "email")' }),
+    },
+  ],
+  secretHeaders: ['x-webhook-signature'],
+  resolve(input, ctx) {
+    let secret = ctx.secret;
+    if (input.secret !== undefined) secret = text('secret', input.secret as string, 256);
+    if (secret === '') secret = newEmailKey();
+    if (input.signature !== undefined) ctx.set('signature', input.signature);
+    const appKey = input.app_key as string | undefined;
+    if (appKey !== undefined) {
+      if (!TOKEN.test(appKey) || appKey.length > 64) throw invalid('app_key', 'must be 1 to 64 letters, digits or -._~');
+      ctx.set('app_key', appKey);
+    }
+    return { secret };
+  },
+  render: renderEngagelabEmail,
+  check: (cb, now) => [checkEngagelabEmail(cb, now)],
+};

@@ -1,5 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { invalid } from '../errors.js';
 import type { Callback } from '../routing/callback.js';
+import { Nullable, REDACTED_VALUE, SHARED_SCHEMAS, text, type FormatModule } from './module.js';
 import { asData, customArgs, num, obj, str, timeMs, type Data } from './fields.js';
 import { UnsupportedEventError, USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
@@ -187,3 +190,73 @@ export function renderEngagelab(events: readonly RenderEvent[], cb: Callback, no
 export function checkEngagelab(cb: Callback, now: number): CheckRequest {
   return { method: 'POST', url: cb.url, headers: headers(cb, now, `check:${cb.id}`), body: '{}', success: SUCCESS, timeoutMs: 3000 };
 }
+
+/** Rows per request when the callback sets no `max_rows`. */
+export const DEFAULT_MAX_ROWS = 50;
+
+export const engagelabFormat: FormatModule = {
+  name: 'engagelab',
+  label: 'EngageLab OTP/SMS',
+  description: 'EngageLab OTP and SMS callbacks: {total, rows}, X-CALLBACK-ID signature, success on 200 only.',
+  doc: 'docs/formats/engagelab.md',
+  events: ENGAGELAB_EVENTS,
+  // EngageLab expects an answer within 3 s.
+  defaultTimeoutMs: 3000,
+  httpsOnly: true,
+  secret: 'write-only',
+  fields: [
+    { key: 'secret', type: 'secret', label: 'Secret', help: 'Keys the X-CALLBACK-ID signature; required with a username', write_only: true, schema: SHARED_SCHEMAS.secret },
+    {
+      key: 'username',
+      type: 'text',
+      label: 'Username',
+      help: 'Username of the X-CALLBACK-ID header (then secret is required); null removes it',
+      nullable: true,
+      schema: Nullable(Type.String({ minLength: 1, maxLength: 8192, description: 'engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it' })),
+    },
+    {
+      key: 'authorization',
+      type: 'secret',
+      label: 'Authorization header',
+      help: 'Authorization header value sent unchanged; null removes it',
+      write_only: true,
+      nullable: true,
+      schema: Nullable(Type.String({ minLength: 1, maxLength: 8192, description: 'engagelab: Authorization header value sent unchanged (write-only); null removes it' })),
+    },
+    {
+      key: 'max_rows',
+      type: 'number',
+      label: 'Rows per request',
+      help: 'At most this many rows share one request when several events are due together',
+      default: DEFAULT_MAX_ROWS,
+      schema: Type.Integer({ minimum: 1, maximum: 500, description: 'engagelab: at most this many rows share one request when several events are due together (default 50)' }),
+    },
+  ],
+  sealedSettings: { values: [['authorization']] },
+  secretHeaders: ['x-callback-id'],
+  resolve(input, ctx) {
+    let secret = ctx.secret;
+    if (input.secret !== undefined) secret = text('secret', input.secret as string, 256);
+    const username = input.username as string | null | undefined;
+    if (username !== undefined) {
+      if (username !== null && /[;=\s]/.test(text('username', username, 128))) throw invalid('username', 'may not contain ";", "=" or spaces');
+      ctx.set('username', username);
+    }
+    const authorization = input.authorization as string | null | undefined;
+    if (authorization !== undefined) ctx.set('authorization', authorization === null ? null : text('authorization', authorization, 8192));
+    if (input.max_rows !== undefined) ctx.set('max_rows', input.max_rows);
+    if (ctx.settings.username !== undefined && secret === '') throw invalid('secret', 'is required when a username is set (it keys the X-CALLBACK-ID signature)');
+    return { secret };
+  },
+  view(settings, secret) {
+    const view: Record<string, unknown> = { ...settings, secret_set: secret !== '' };
+    if (view.authorization !== undefined) view.authorization = REDACTED_VALUE;
+    return view;
+  },
+  render: (event, cb, now) => renderEngagelab([event], cb, now),
+  batch: {
+    limit: (cb) => (cb.settings.max_rows as number | undefined) ?? DEFAULT_MAX_ROWS,
+    render: renderEngagelab,
+  },
+  check: (cb, now) => [checkEngagelab(cb, now)],
+};

@@ -1,4 +1,6 @@
+import { Type } from '@sinclair/typebox';
 import type { Callback } from '../routing/callback.js';
+import { Nullable, SHARED_SCHEMAS, timeZone, type FormatModule } from './module.js';
 import { asData, customArgs, str, timeMs, ymdHis } from './fields.js';
 import { UnsupportedEventError, USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
@@ -126,3 +128,56 @@ export function checkByHead(url: string, cb: Callback): CheckRequest {
     timeoutMs: Math.max(cb.timeoutMs, 3000),
   };
 }
+
+const UrlOf = (label: string) => Nullable(Type.String({ minLength: 1, maxLength: 2048, description: label }));
+
+export const octopushFormat: FormatModule = {
+  name: 'octopush',
+  label: 'Octopush',
+  description: 'Octopush delivery reports, replies and opt-outs: JSON or form POST, a URL per callback type, unsigned.',
+  doc: 'docs/formats/octopush.md',
+  events: OCTOPUSH_EVENTS,
+  // Octopush asks receivers to answer in about 1 s; a callback's own `timeout` overrides it.
+  defaultTimeoutMs: 1000,
+  secret: 'none',
+  fields: [
+    {
+      key: 'urls',
+      type: 'object',
+      label: 'URL per callback type',
+      help: 'A URL per callback type; `url` serves the types without one; null removes one',
+      fields: (['delivery', 'reply', 'opt_out'] as const).map((k) => ({ key: k, type: 'url' as const, label: k, help: `URL of the ${k} callbacks`, nullable: true, schema: UrlOf(k) })),
+      schema: Type.Object(
+        { delivery: Type.Optional(UrlOf('delivery')), reply: Type.Optional(UrlOf('reply')), opt_out: Type.Optional(UrlOf('opt_out')) },
+        { additionalProperties: false, description: 'octopush: a URL per callback type; `url` serves the types without one' },
+      ),
+    },
+    {
+      key: 'encoding',
+      type: 'select',
+      label: 'Body encoding',
+      help: 'JSON or application/x-www-form-urlencoded',
+      options: ['json', 'form'],
+      default: 'json',
+      schema: Type.Union([Type.Literal('json'), Type.Literal('form')], { description: 'octopush: body encoding (default json)' }),
+    },
+    { key: 'timezone', type: 'timezone', label: 'Time zone', help: 'IANA time zone of the dates', default: 'UTC', schema: SHARED_SCHEMAS.timezone },
+  ],
+  sealedSettings: { maps: [{ path: ['urls'], url: true }] },
+  resolve(input, ctx) {
+    const given = input.urls as Record<string, string | null | undefined> | undefined;
+    if (given !== undefined) {
+      const urls: Record<string, string> = { ...((ctx.settings.urls as Record<string, string> | undefined) ?? {}) };
+      for (const [k, u] of Object.entries(given)) {
+        if (u === null || u === undefined) delete urls[k];
+        else urls[k] = ctx.checkUrl(u, `urls.${k}`);
+      }
+      ctx.set('urls', Object.keys(urls).length > 0 ? urls : null);
+    }
+    if (input.encoding !== undefined) ctx.set('encoding', input.encoding);
+    if (input.timezone !== undefined) ctx.set('timezone', timeZone(input.timezone as string));
+    return { secret: '' };
+  },
+  render: renderOctopush,
+  check: (cb) => octopushUrls(cb).map((u) => checkByHead(u, cb)),
+};

@@ -1,4 +1,7 @@
+import { Type } from '@sinclair/typebox';
 import { invalid } from '../errors.js';
+import { Nullable, SHARED_SCHEMAS, type FieldSpec, type FormatModule } from './module.js';
+import { whsecSecret, WHSEC_FIELD } from './standard.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import type { Callback } from '../routing/callback.js';
 import { CIPHERS, keyLength, type Cipher } from './crypto.js';
@@ -9,7 +12,11 @@ import {
   defaultBody,
   DEFAULT_QUERY,
   offeredVariables,
+  BODY_TYPES,
+  checkTemplate,
   renderTemplate,
+  TEMPLATE_CHANNELS,
+  TEMPLATE_METHODS,
   sampleEvent,
   TemplateError,
   templateVariables,
@@ -324,3 +331,175 @@ function checkTemplates(
     }
   }
 }
+
+const str = (key: string, label: string, help: string, max: number, extra: Partial<FieldSpec> = {}): FieldSpec => ({
+  key,
+  type: 'text',
+  label,
+  help,
+  schema: Type.String({ minLength: 1, maxLength: max, ...(extra.write_only ? { description: 'write-only' } : {}) }),
+  ...extra,
+});
+const select = (key: string, label: string, help: string, options: readonly string[], extra: Partial<FieldSpec> = {}): FieldSpec => ({
+  key,
+  type: 'select',
+  label,
+  help,
+  options,
+  schema: Type.Union(options.map((o) => Type.Literal(o))),
+  ...extra,
+});
+const map = (key: string, label: string, help: string): FieldSpec => ({ key, type: 'map', label, help, schema: Type.Record(Type.String(), Type.String()) });
+
+const TOKEN_AUTH_FIELDS: readonly FieldSpec[] = [
+  str('url', 'Token URL', 'Where the token is fetched', 2048, { type: 'url', required: true }),
+  select('method', 'Method', 'HTTP method of the token request', ['GET', 'POST', 'PUT'], { default: 'POST' }),
+  str('client_id', 'Client id', 'Sent as client_id', 1024),
+  str('client_secret', 'Client secret', 'Sent as client_secret', 1024, { type: 'secret', write_only: true }),
+  select('encoding', 'Encoding', 'Body of the token request', ['form', 'json'], { default: 'form' }),
+  map('params', 'Parameters', 'Extra parameters of the token request (sealed at rest)'),
+  map('headers', 'Headers', 'Extra headers of the token request (sealed at rest)'),
+];
+const ENCRYPTION_FIELDS: readonly FieldSpec[] = [
+  select('scope', 'Scope', 'Each substituted value (values) or the whole body as JWE (body)', ['values', 'body'], { required: true }),
+  select('cipher', 'Cipher', 'Cipher of values', CIPHERS),
+  str('key', 'Key', 'The encryption key', 256, { type: 'secret', required: true, write_only: true }),
+  select('key_encoding', 'Key encoding', 'How the key is written', ['base64', 'hex', 'utf8'], { default: 'base64' }),
+];
+const AUTH_FIELDS: readonly FieldSpec[] = [
+  select('type', 'Type', 'none, basic (username, password), bearer (token) or raw (value)', ['none', 'basic', 'bearer', 'raw'], { required: true, default: 'none' }),
+  str('username', 'Username', 'basic', 256),
+  str('password', 'Password', 'basic', 1024, { type: 'secret', write_only: true }),
+  str('token', 'Token', 'bearer', 8192, { type: 'secret', write_only: true }),
+  str('value', 'Authorization value', 'raw: the Authorization header value sent unchanged', 8192, { type: 'secret', write_only: true }),
+];
+
+const URL_SHAPE = /[\s\u0000-\u001f\u007f]/;
+
+export const templateFormat: FormatModule = {
+  name: 'template',
+  label: 'Template',
+  description: "A request you write: method, URL, query and body templates with the event's variables, auth, token fetch, encryption and a success rule.",
+  doc: 'docs/formats/template.md',
+  // Its channel limits the events (checked with its other settings).
+  events: null,
+  defaultTimeoutMs: 15_000,
+  secret: 'readable',
+  fields: [
+    WHSEC_FIELD,
+    {
+      ...select('method', 'Method', 'GET and DELETE carry data in the query, POST and PUT in a body', TEMPLATE_METHODS, { default: 'POST' }),
+      schema: Type.Union(TEMPLATE_METHODS.map((m) => Type.Literal(m)), { description: 'template: GET and DELETE carry data in the query, POST and PUT in a body (default POST)' }),
+    },
+    {
+      ...select('channel', 'Channel', 'The events must be of this channel (none: any)', TEMPLATE_CHANNELS, { default: 'none' }),
+      schema: Type.Union(TEMPLATE_CHANNELS.map((c) => Type.Literal(c)), { description: 'template: the events must be of this channel (default none: any)' }),
+    },
+    {
+      key: 'query',
+      type: 'map',
+      label: 'Query parameters',
+      help: 'Each value a template; sealed at rest',
+      nullable: true,
+      schema: Nullable(Type.Record(Type.String(), Type.String(), { description: 'template: query parameters, each value a template' })),
+    },
+    {
+      ...select('body_type', 'Body type', 'POST, PUT: json, xml, html, text or form', BODY_TYPES, { default: 'json' }),
+      schema: Type.Union(BODY_TYPES.map((b) => Type.Literal(b)), { description: 'template (POST, PUT): json (default), xml, html, text or form' }),
+    },
+    {
+      key: 'body',
+      type: 'text',
+      label: 'Body template',
+      help: 'POST, PUT: the body template; null or absent: the event in the body type',
+      nullable: true,
+      schema: Nullable(Type.String({ minLength: 1, maxLength: 65_536, description: 'template (POST, PUT): the body template; null or absent: the event in the body type' })),
+    },
+    { key: 'auth', type: 'object', label: 'Authentication', help: 'none, basic, bearer or raw', fields: AUTH_FIELDS, schema: SHARED_SCHEMAS.auth },
+    {
+      key: 'token_auth',
+      type: 'object',
+      label: 'Token fetch',
+      help: 'Fetch a bearer token from the token URL before calling back; null removes it',
+      nullable: true,
+      fields: TOKEN_AUTH_FIELDS,
+      schema: Nullable(
+        Type.Object(Object.fromEntries(TOKEN_AUTH_FIELDS.map((f) => [f.key, Type.Optional(f.schema)])), {
+          additionalProperties: false,
+          description: 'template: fetch a bearer token from the token URL before calling back',
+        }),
+      ),
+    },
+    {
+      key: 'encryption',
+      type: 'object',
+      label: 'Encryption',
+      help: 'Encrypt each substituted value (values) or the whole body as JWE (body); null removes it',
+      nullable: true,
+      fields: ENCRYPTION_FIELDS,
+      schema: Nullable(
+        Type.Object(Object.fromEntries(ENCRYPTION_FIELDS.map((f) => [f.key, Type.Optional(f.schema)])), {
+          additionalProperties: false,
+          description: 'template: encrypt each substituted value (values) or the whole body as JWE (body)',
+        }),
+      ),
+    },
+    {
+      key: 'success',
+      type: 'object',
+      label: 'Success rule',
+      help: 'Accepted statuses (default 2xx) and a substring the response body must contain; null: any 2xx',
+      nullable: true,
+      fields: [
+        { key: 'statuses', type: 'list', label: 'Statuses', help: 'Accepted HTTP statuses', nullable: true, schema: Nullable(Type.Array(Type.Integer(), { minItems: 1, maxItems: 50 })) },
+        { key: 'body_contains', type: 'text', label: 'Body contains', help: 'A substring the response body must contain', nullable: true, schema: Nullable(Type.String({ minLength: 1, maxLength: 1024 })) },
+      ],
+      schema: Nullable(
+        Type.Object(
+          {
+            statuses: Type.Optional(Nullable(Type.Array(Type.Integer(), { minItems: 1, maxItems: 50 }))),
+            body_contains: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024 }))),
+          },
+          { additionalProperties: false, description: 'template: accepted statuses (default 2xx) and a substring the response body must contain' },
+        ),
+      ),
+    },
+  ],
+  sealedSettings: {
+    values: [['auth', 'password'], ['auth', 'token'], ['auth', 'value'], ['token_auth', 'client_secret'], ['encryption', 'key']],
+    maps: [{ path: ['token_auth', 'headers'] }, { path: ['token_auth', 'params'] }, { path: ['query'] }],
+  },
+  resolve(input, ctx) {
+    const secret = whsecSecret(input.secret, ctx.secret);
+    const t = resolveTemplate(input as TemplateInput, ctx.settings, ctx.current, ctx.events, ctx.profile, ctx.checkUrl);
+    return { secret, final: { events: t.events, method: t.method, channel: t.channel } };
+  },
+  view(settings) {
+    const view: Record<string, unknown> = { ...settings };
+    const auth = view.auth as Record<string, unknown> | undefined;
+    if (auth) {
+      const { password, token, value, ...rest } = auth;
+      view.auth = { ...rest, ...(password !== undefined ? { password_set: true } : {}), ...(token !== undefined ? { token_set: true } : {}), ...(value !== undefined ? { value_set: true } : {}) };
+    } else view.auth = { type: 'none' };
+    const ta = view.token_auth as Record<string, unknown> | undefined;
+    if (ta) {
+      const { client_secret, ...rest } = ta;
+      view.token_auth = { ...rest, client_secret_set: client_secret !== undefined };
+    }
+    const enc = view.encryption as Record<string, unknown> | undefined;
+    if (enc) {
+      const { key, ...rest } = enc;
+      view.encryption = { ...rest, key_set: key !== undefined };
+    }
+    return view;
+  },
+  render: renderTemplate,
+  check: (cb, now) => [checkTemplate(cb, now)],
+  // Stored as written; checked rendered with sample values (resolveTemplate), here only its shape.
+  templatedUrl(url) {
+    if (URL_SHAPE.test(url)) throw invalid('url', 'may not contain spaces or control characters');
+    if (!/^https?:\/\//i.test(url)) throw invalid('url', 'must be an http or https URL');
+    return url;
+  },
+  checkTitle: checkTemplateTitle,
+};

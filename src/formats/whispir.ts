@@ -1,4 +1,7 @@
+import { Type } from '@sinclair/typebox';
+import { invalid } from '../errors.js';
 import type { Callback } from '../routing/callback.js';
+import { Nullable, SHARED_SCHEMAS, text, timeZone, type FormatModule } from './module.js';
 import { asData, customArgs, dmyHm, str, timeMs, type Data } from './fields.js';
 import { UnsupportedEventError, USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
@@ -136,3 +139,125 @@ export function checkWhispir(cb: Callback, _now: number): CheckRequest {
 
 /** With retries on: every 5 minutes for 24 hours after the first attempt. Off: one attempt. */
 export const WHISPIR_RETRY_SCHEDULE: readonly number[] = [0, ...Array.from({ length: 288 }, () => 300_000)];
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const whispirFormat: FormatModule = {
+  name: 'whispir',
+  label: 'Whispir',
+  description: 'Whispir reply and undeliverable callbacks: JSON or XML, the key as ?auth= or X-Whispir-Callback-Key; the URL must answer a GET with 200 to be saved.',
+  doc: 'docs/formats/whispir.md',
+  events: WHISPIR_EVENTS,
+  // Whispir waits up to 60 s for an answer.
+  defaultTimeoutMs: 60_000,
+  secret: 'write-only',
+  fields: [
+    {
+      key: 'auth',
+      type: 'object',
+      label: 'Authentication',
+      help: 'The key as ?auth=KEY (querystring) or the X-Whispir-Callback-Key header (httpheader)',
+      required: true,
+      fields: [
+        { key: 'type', type: 'select', label: 'Sent as', help: 'querystring or httpheader', options: ['querystring', 'httpheader'], required: true, schema: Type.Union([Type.Literal('querystring'), Type.Literal('httpheader')]) },
+        { key: 'key', type: 'secret', label: 'Key', help: 'The callback key', required: true, write_only: true, schema: Type.String({ minLength: 1, maxLength: 256 }) },
+      ],
+      schema: SHARED_SCHEMAS.auth,
+    },
+    {
+      key: 'content_type',
+      type: 'select',
+      label: 'Payload type',
+      help: 'JSON or XML (ns2:deliveryResponse)',
+      options: ['json', 'xml'],
+      default: 'json',
+      schema: Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'whispir: payload type (default json)' }),
+    },
+    {
+      key: 'retries_enabled',
+      type: 'boolean',
+      label: 'Retries',
+      help: 'Retry every 5 min for 24 h; off: one attempt',
+      default: true,
+      schema: Type.Boolean({ description: 'whispir: retry every 5 min for 24 h (default true); false: one attempt' }),
+    },
+    {
+      key: 'email',
+      type: 'email',
+      label: 'Failure notices to',
+      help: 'Failure notices go here (default: the account admin)',
+      nullable: true,
+      schema: Nullable(Type.String({ minLength: 3, maxLength: 320, description: 'whispir: failure notices go here (default: the account admin)' })),
+    },
+    {
+      key: 'callbacks',
+      type: 'object',
+      label: 'Callbacks',
+      help: 'Which callbacks: replies, undeliverable notices (default both; at least one)',
+      fields: [
+        { key: 'reply', type: 'boolean', label: 'Replies', help: 'Inbound replies', default: true, schema: Type.Boolean() },
+        { key: 'undeliverable', type: 'boolean', label: 'Undeliverable', help: 'Undeliverable notices', default: true, schema: Type.Boolean() },
+      ],
+      schema: Type.Object(
+        { reply: Type.Optional(Type.Boolean()), undeliverable: Type.Optional(Type.Boolean()) },
+        { additionalProperties: false, description: 'whispir: which callbacks (default both)' },
+      ),
+    },
+    { key: 'timezone', type: 'timezone', label: 'Time zone', help: 'IANA time zone of the dates', default: 'UTC', schema: SHARED_SCHEMAS.timezone },
+  ],
+  secretHeaders: ['x-whispir-callback-key'],
+  resolve(input, ctx) {
+    const s = ctx.settings;
+    let secret = ctx.secret;
+    const auth = input.auth as { type: string; key?: string } | undefined;
+    if (auth !== undefined && auth.type !== 'querystring' && auth.type !== 'httpheader') {
+      throw invalid('auth.type', 'must be querystring or httpheader for whispir callbacks');
+    }
+    if (auth !== undefined) {
+      ctx.set('auth_type', auth.type);
+      if (auth.key !== undefined) secret = text('auth.key', auth.key, 256);
+    }
+    if (s.auth_type === undefined) throw invalid('auth', 'is required for whispir callbacks: {type: querystring | httpheader, key}');
+    if (secret === '') throw invalid('auth.key', 'is required');
+    if (input.content_type !== undefined) ctx.set('content_type', input.content_type);
+    s.content_type ??= 'json';
+    if (input.retries_enabled !== undefined) ctx.set('retries_enabled', input.retries_enabled);
+    s.retries_enabled ??= true;
+    const email = input.email as string | null | undefined;
+    if (email !== undefined) {
+      if (email !== null && !EMAIL.test(email)) throw invalid('email', 'is not an e-mail address');
+      ctx.set('email', email);
+    }
+    if (input.timezone !== undefined) ctx.set('timezone', timeZone(input.timezone as string));
+    const given = input.callbacks as { reply?: boolean; undeliverable?: boolean } | undefined;
+    const prev = (s.callbacks as WhispirSettings['callbacks']) ?? { reply: true, undeliverable: true };
+    const kinds = { reply: given?.reply ?? prev.reply, undeliverable: given?.undeliverable ?? prev.undeliverable };
+    if (!kinds.reply && !kinds.undeliverable) throw invalid('callbacks', 'at least one of reply and undeliverable must be true');
+    s.callbacks = kinds;
+    const schedule = input.retry_schedule as string[] | null | undefined;
+    if (s.retries_enabled === false) {
+      if (schedule) throw invalid('retry_schedule', 'retries are disabled (retries_enabled: false): one attempt');
+      ctx.setRetrySchedule([0]);
+    } else {
+      // An explicit schedule survives unrelated updates; otherwise (or after re-enabling) Whispir's own.
+      const kept = s.retry_schedule as number[] | undefined;
+      if (!kept || (input.retries_enabled === true && !schedule && kept.length === 1)) ctx.setRetrySchedule([...WHISPIR_RETRY_SCHEDULE]);
+    }
+    const events = ctx.events === undefined && (given !== undefined || !ctx.same) ? whispirEvents(kinds) : ctx.events;
+    return { secret, events };
+  },
+  view(settings, secret) {
+    const { auth_type, ...view } = settings;
+    return { ...view, auth: { type: auth_type, key_set: secret !== '' } };
+  },
+  render: renderWhispir,
+  check: (cb, now) => [checkWhispir(cb, now)],
+  // Whispir's rule: a callback whose URL does not answer the check GET with 200 is not saved; a changed
+  // destination or key is checked like a new callback.
+  checkOnSave: (before, after) =>
+    before === null ||
+    after.url !== before.url ||
+    after.format !== before.format ||
+    after.secret !== before.secret ||
+    after.settings.auth_type !== before.settings.auth_type,
+};

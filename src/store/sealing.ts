@@ -1,6 +1,7 @@
 import { Memo } from '../lib/memo.js';
 import { invalid } from '../errors.js';
 import { currentKeyId, isSealed, seal, unseal } from '../lib/seal.js';
+import { FORMAT_MODULES } from '../formats/registry.js';
 import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from './schema.js';
 
 /**
@@ -11,23 +12,20 @@ import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from '
  * Secrets of a callback: `secret` and `previous_secret` (whsec_ signing secrets, the engagelab secret,
  * the engagelab-email key, the whispir key); every value of its static `headers` (which of them carry
  * credentials cannot be told from the name); its `url` when it may carry credentials (user:password@,
- * a query string); in `settings`, the paths below.
+ * a query string); in `settings`, the paths each format declares (FormatModule.sealedSettings).
  */
-const SETTINGS_VALUES: readonly (readonly string[])[] = [
-  ['authorization'], // engagelab: the Authorization header value
-  ['auth', 'password'], // template basic
-  ['auth', 'token'], // template bearer
-  ['auth', 'value'], // template raw
-  ['token_auth', 'client_secret'],
-  ['encryption', 'key'],
-];
-/** Objects of settings whose values are sealed: every one, or (`url`) the URLs that may carry credentials. */
-const SETTINGS_MAPS: readonly { path: readonly string[]; url?: true }[] = [
-  { path: ['token_auth', 'headers'] },
-  { path: ['token_auth', 'params'] },
-  { path: ['query'] }, // template: query parameters (?api_key=…)
-  { path: ['urls'], url: true }, // octopush: a URL per callback type
-];
+let settingsPaths: { values: (readonly string[])[]; maps: { path: readonly string[]; url?: true }[] } | undefined;
+/** Every format's secret settings (read on first use: the format modules import much of the code). */
+function secretSettings() {
+  if (!settingsPaths) {
+    settingsPaths = { values: [], maps: [] };
+    for (const m of FORMAT_MODULES) {
+      settingsPaths.values.push(...(m.sealedSettings?.values ?? []));
+      settingsPaths.maps.push(...(m.sealedSettings?.maps ?? []));
+    }
+  }
+  return settingsPaths;
+}
 
 /** A URL with user:password@ or a query string (?token=…) may carry credentials; others stay readable. */
 const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@|\?/i;
@@ -65,12 +63,13 @@ function at(obj: Record<string, unknown>, path: readonly string[]): Record<strin
 /** The settings JSON with `f` applied to every secret in it (copied where changed). */
 function settingsSecrets(json: string, f: Change): string {
   const s = JSON.parse(json) as Record<string, unknown>;
-  for (const path of SETTINGS_VALUES) {
+  const { values, maps } = secretSettings();
+  for (const path of values) {
     const parent = at(s, path);
     const last = path[path.length - 1]!;
     if (parent && last in parent) parent[last] = one(parent[last], f, path.join('.'));
   }
-  for (const { path, url } of SETTINGS_MAPS) {
+  for (const { path, url } of maps) {
     const parent = at(s, path);
     const last = path[path.length - 1]!;
     const map = parent?.[last];

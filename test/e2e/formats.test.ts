@@ -93,7 +93,7 @@ for (const backend of BACKENDS) {
         expect422(await t.api('POST', '/v1/callbacks', { title: 's', url: receiver.url, format: 'octopush', timezone: 'Mars/Base' }, { auth }), 'timezone');
         expect422(await t.api('POST', '/v1/callbacks', { title: 's', url: receiver.url, retry_schedule: ['soon'] }, { auth }), 'retry_schedule[0]');
         const std = await createCallback(t, { title: 's', url: receiver.url, events: ['sms.delivered', 'otp.sent'], retry_schedule: ['0s', '1m'] }, auth);
-        expect(std.settings).toEqual({ retry_schedule: [0, 60_000] });
+        expect(std.settings).toEqual({ retry_schedule: ['0s', '1m'] });
         // otp.sent cannot go to octopush: the change is refused and nothing changes.
         expect422(await t.api('PATCH', `/v1/callbacks/${std.id}`, { format: 'octopush' }, { auth }), 'events');
         const oct = await t.api('PATCH', `/v1/callbacks/${std.id}`, { format: 'octopush', events: ['sms.delivered'] }, { auth });
@@ -408,7 +408,7 @@ for (const backend of BACKENDS) {
         const off = await t.api('PATCH', `/v1/callbacks/${on.id}`, { retries_enabled: false }, { auth });
         expect(off.body.settings).toMatchObject({ retries_enabled: false, retry_schedule: [0] });
         const custom = await t.api('PATCH', `/v1/callbacks/${on.id}`, { retries_enabled: true, retry_schedule: ['0s', '1m', '10m'] }, { auth });
-        expect(custom.body.settings).toMatchObject({ retries_enabled: true, retry_schedule: [0, 60_000, 600_000] });
+        expect(custom.body.settings).toMatchObject({ retries_enabled: true, retry_schedule: ['0s', '1m', '10m'] });
       });
     });
   });

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { invalid } from '../../errors.js';
 import { toCallback } from '../../routing/callback.js';
-import { FORMAT_INFO, isFormat, renderRequest, type RenderEvent, type RenderedRequest } from '../../formats/index.js';
+import { formatModule, renderRequest, type RenderEvent, type RenderedRequest } from '../../formats/index.js';
 import { sampleEvent, type TemplateChannel } from '../../formats/template.js';
 import { sendAttempt } from '../../delivery/attempt.js';
 import { NO_AUTHORIZER } from '../../delivery/authorizer.js';
@@ -54,7 +54,7 @@ export function callbackTestRoutes(deps: AppDeps, ops: Ops, createBody: TObject)
       const cb = toCallback(row);
       const now = deps.clock.now();
       const settings = cb.settings as { channel?: TemplateChannel };
-      const supported = isFormat(cb.format) ? FORMAT_INFO[cb.format].events : null;
+      const supported = formatModule(cb.format).events;
       const event: RenderEvent = sampleEvent(settings.channel ?? 'none', cb.events.size > 0 ? [...cb.events] : (supported ?? []), now);
       let request: RenderedRequest;
       try {

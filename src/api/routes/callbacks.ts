@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError, invalid, notFound } from '../../errors.js';
@@ -6,12 +6,11 @@ import { newId } from '../../lib/ids.js';
 import { newWebhookSecret } from '../../lib/crypto.js';
 import { resolveEventType } from '../../catalogue/event-types.js';
 import { checkDestinationUrl } from '../../delivery/ssrf.js';
-import { checkRequests, FORMAT_INFO, FORMATS, isFormat, type Format } from '../../formats/index.js';
-import { resolveFormat, settingsView, WRITE_ONLY_SECRET, type FormatFields } from '../../formats/settings.js';
+import { checkRequests, FORMAT_MODULES, FORMATS, formatModule, type FormatModule } from '../../formats/index.js';
+import { DEFAULT_FORMAT } from '../../formats/registry.js';
+import type { SavedShape } from '../../formats/module.js';
+import { resolveFormat, settingsView, type FormatFields } from '../../formats/settings.js';
 import { toCallback } from '../../routing/callback.js';
-import { BODY_TYPES, TEMPLATE_CHANNELS, TEMPLATE_METHODS } from '../../formats/template.js';
-import { CIPHERS } from '../../formats/crypto.js';
-import { checkTemplateTitle } from '../../formats/template-settings.js';
 import { callbackTestRoutes } from './callback-test.js';
 import { HttpSender } from '../../delivery/http.js';
 import { isBlockedAddress } from '../../delivery/ssrf.js';
@@ -41,101 +40,16 @@ const Events = Type.Array(Type.Union([Type.String(), Type.Integer()]), {
 });
 const Secret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$', description: 'whsec_ followed by base64 of 24 to 64 bytes' });
 
-const Text = (description: string) => Type.String({ minLength: 1, maxLength: 8192, description });
 const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-/** Fields of one format or a few (see docs/formats/*.md); each is refused on callbacks of other formats. */
-export const FormatFieldSchemas = {
-  username: Type.Optional(Nullable(Text('engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it'))),
-  authorization: Type.Optional(Nullable(Text('engagelab: Authorization header value sent unchanged (write-only); null removes it'))),
-  max_rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'engagelab: at most this many rows share one request when several events are due together (default 50)' })),
-  signature: Type.Optional(Type.Union([Type.Literal('md5'), Type.Literal('hmac-sha256')], { description: 'engagelab-email: X-WebHook-Signature scheme (default md5)' })),
-  app_key: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'engagelab-email: X-WebHook-AppKey value (default "email")' })),
-  urls: Type.Optional(
-    Type.Object(
-      {
-        delivery: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
-        reply: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
-        opt_out: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
-      },
-      { additionalProperties: false, description: 'octopush: a URL per callback type; `url` serves the types without one' },
-    ),
-  ),
-  encoding: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('form')], { description: 'octopush: body encoding (default json)' })),
-  auth: Type.Optional(
-    Type.Object(
-      {
-        type: Type.Union(['querystring', 'httpheader', 'none', 'basic', 'bearer', 'raw'].map((t) => Type.Literal(t))),
-        key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'whispir: the key (write-only)' })),
-        username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'template basic' })),
-        password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'template basic (write-only)' })),
-        token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'template bearer (write-only)' })),
-        value: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'template raw: the Authorization header value sent unchanged (write-only)' })),
-      },
-      {
-        additionalProperties: false,
-        description:
-          'whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value)',
-      },
-    ),
-  ),
-  content_type: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'whispir: payload type (default json)' })),
-  retries_enabled: Type.Optional(Type.Boolean({ description: 'whispir: retry every 5 min for 24 h (default true); false: one attempt' })),
-  email: Type.Optional(Nullable(Type.String({ minLength: 3, maxLength: 320, description: 'whispir: failure notices go here (default: the account admin)' }))),
-  callbacks: Type.Optional(
-    Type.Object(
-      { reply: Type.Optional(Type.Boolean()), undeliverable: Type.Optional(Type.Boolean()) },
-      { additionalProperties: false, description: 'whispir: which callbacks (default both)' },
-    ),
-  ),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'octopush, whispir: IANA time zone of the dates (default UTC)' })),
+/**
+ * Fields of one format or a few, from the formats' modules (see docs/formats/*.md; GET /v1/formats
+ * describes them); each is refused on callbacks of other formats. A key several formats share has one schema.
+ */
+export const FormatFieldSchemas: Record<string, TOptional<TSchema>> = {
+  ...Object.fromEntries(FORMAT_MODULES.flatMap((m) => m.fields.map((f) => [f.key, Type.Optional(f.schema)] as const)).reverse()),
   retry_schedule: Type.Optional(
     Nullable(Type.Array(Type.String({ maxLength: 16 }), { description: 'Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default' })),
-  ),
-  method: Type.Optional(Type.Union(TEMPLATE_METHODS.map((m) => Type.Literal(m)), { description: 'template: GET and DELETE carry data in the query, POST and PUT in a body (default POST)' })),
-  channel: Type.Optional(Type.Union(TEMPLATE_CHANNELS.map((c) => Type.Literal(c)), { description: 'template: the events must be of this channel (default none: any)' })),
-  query: Type.Optional(Nullable(Type.Record(Type.String(), Type.String(), { description: 'template: query parameters, each value a template' }))),
-  body_type: Type.Optional(Type.Union(BODY_TYPES.map((b) => Type.Literal(b)), { description: 'template (POST, PUT): json (default), xml, html, text or form' })),
-  body: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 65_536, description: 'template (POST, PUT): the body template; null or absent: the event in the body type' }))),
-  token_auth: Type.Optional(
-    Nullable(
-      Type.Object(
-        {
-          url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-          method: Type.Optional(Type.Union([Type.Literal('GET'), Type.Literal('POST'), Type.Literal('PUT')])),
-          client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-          client_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'write-only' })),
-          encoding: Type.Optional(Type.Union([Type.Literal('form'), Type.Literal('json')])),
-          params: Type.Optional(Type.Record(Type.String(), Type.String())),
-          headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-        },
-        { additionalProperties: false, description: 'template: fetch a bearer token from the token URL before calling back' },
-      ),
-    ),
-  ),
-  encryption: Type.Optional(
-    Nullable(
-      Type.Object(
-        {
-          scope: Type.Optional(Type.Union([Type.Literal('values'), Type.Literal('body')])),
-          cipher: Type.Optional(Type.Union(CIPHERS.map((c) => Type.Literal(c)))),
-          key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'write-only' })),
-          key_encoding: Type.Optional(Type.Union([Type.Literal('base64'), Type.Literal('hex'), Type.Literal('utf8')])),
-        },
-        { additionalProperties: false, description: 'template: encrypt each substituted value (values) or the whole body as JWE (body)' },
-      ),
-    ),
-  ),
-  success: Type.Optional(
-    Nullable(
-      Type.Object(
-        {
-          statuses: Type.Optional(Nullable(Type.Array(Type.Integer(), { minItems: 1, maxItems: 50 }))),
-          body_contains: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024 }))),
-        },
-        { additionalProperties: false, description: 'template: accepted statuses (default 2xx) and a substring the response body must contain' },
-      ),
-    ),
   ),
 };
 
@@ -146,9 +60,6 @@ const CallbackFields = {
   events: Type.Optional(Events),
   enabled: Type.Optional(Type.Boolean()),
   headers: Type.Optional(Headers),
-  secret: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 256, description: 'standard: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key' }),
-  ),
   timeout: Type.Optional(Type.Number({ minimum: 0.1, maximum: 60, description: 'Response timeout in seconds (default 15, at most 60)' })),
   api_user: Type.Optional(Type.Union([Type.String({ pattern: '^[^\\u0000]*$' }), Type.Null()], { description: 'Only events sent by this api user' })),
   ...FormatFieldSchemas,
@@ -222,13 +133,6 @@ function checkHeaders(headers: Record<string, string>, stored: Record<string, st
   return out;
 }
 
-/** A template URL: checked rendered with sample values (resolveFormat); here only its shape. */
-function templateUrl(url: string): string {
-  if (/[\s\u0000-\u001f\u007f]/.test(url)) throw invalid('url', 'may not contain spaces or control characters');
-  if (!/^https?:\/\//i.test(url)) throw invalid('url', 'must be an http or https URL');
-  return url;
-}
-
 function checkEvents(events: (string | number)[]): string[] {
   const names: string[] = [];
   const unknown: string[] = [];
@@ -243,15 +147,22 @@ function checkEvents(events: (string | number)[]): string[] {
 
 /** Whether the API ever shows the format's secret (the ones the relay generates for signing). */
 function readableSecret(format: string): boolean {
-  return format === 'standard' || format === 'engagelab-email' || format === 'template';
+  return formatModule(format).secret === 'readable';
+}
+
+/** Body keys that are format fields (of some format, or of every one). */
+const FORMAT_FIELD_KEYS: readonly string[] = Object.keys(FormatFieldSchemas);
+
+/** What a format's save rule looks at (FormatModule.checkOnSave). */
+function saved(row: CallbackRow): SavedShape {
+  return { url: row.url, format: row.format, secret: row.secret, settings: JSON.parse(row.settings) as Record<string, unknown> };
 }
 
 /** The format-specific fields of a body. */
-function formatFields(b: FormatFields & Record<string, unknown>): FormatFields {
+function formatFields(b: Record<string, unknown>): FormatFields {
   const out: FormatFields = {};
-  for (const k of ['secret', 'username', 'authorization', 'max_rows', 'signature', 'app_key', 'urls', 'encoding', 'auth', 'content_type', 'retries_enabled', 'email', 'callbacks', 'timezone', 'retry_schedule',
-    'method', 'channel', 'query', 'body_type', 'body', 'token_auth', 'encryption', 'success'] as const) {
-    if (b[k] !== undefined) (out as Record<string, unknown>)[k] = b[k];
+  for (const k of FORMAT_FIELD_KEYS) {
+    if (b[k] !== undefined) out[k] = b[k];
   }
   return out;
 }
@@ -272,7 +183,7 @@ export function callbackJson(row: CallbackRow, withSecret = false): Static<typeo
     status: row.status,
     status_checked_at: row.status_checked_at === null ? null : isoTime(row.status_checked_at),
     status_reason: row.status_reason,
-    settings: settingsView(row.format, JSON.parse(row.settings) as Record<string, unknown>, row.secret),
+    settings: settingsView(formatModule(row.format), JSON.parse(row.settings) as Record<string, unknown>, row.secret),
     created_at: isoTime(row.created_at),
     updated_at: isoTime(row.updated_at),
     ...(withSecret && readableSecret(row.format) ? { secret: row.secret } : {}),
@@ -291,10 +202,11 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
   const { store, registry, clock } = deps;
   const db = store.db;
   const allowPrivate = deps.config.allowPrivateNetworks;
-  const checkUrl = (url: string, format: Format = 'standard', field = 'url') => {
+  const checkUrl = (url: string, mod: FormatModule, field = 'url') => {
+    const format = mod.name;
     const res = checkDestinationUrl(url, { allowPrivate });
     if (!res.ok) throw invalid(field, res.reason);
-    if (FORMAT_INFO[format].httpsOnly && res.url.protocol !== 'https:' && !(allowPrivate && isPrivateHost(res.url.hostname))) {
+    if (mod.httpsOnly && res.url.protocol !== 'https:' && !(allowPrivate && isPrivateHost(res.url.hostname))) {
       throw invalid(field, `${format} callbacks require an https URL (plain http only to loopback/private hosts with RELAY_ALLOW_PRIVATE_NETWORKS=1)`);
     }
     return res.url.toString();
@@ -322,12 +234,13 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
   /** A new callback's row, every check done, not stored (also the draft of POST /callbacks/test). */
   async function build(accountId: string, b: CreateInput): Promise<CallbackRow> {
     const now = clock.now();
-    const format = b.format ?? 'standard';
-    if (format === 'template') checkTemplateTitle(b.title);
-    // A template URL is stored as written; it is checked rendered (resolveFormat).
-    const url = format === 'template' ? templateUrl(b.url) : checkUrl(b.url, format);
+    const mod = b.format === undefined ? DEFAULT_FORMAT : formatModule(b.format);
+    const format = mod.name;
+    mod.checkTitle?.(b.title);
+    // A templated URL is stored as written; it is checked rendered (resolveFormat).
+    const url = mod.templatedUrl ? mod.templatedUrl(b.url) : checkUrl(b.url, mod);
     const headers = checkHeaders(b.headers ?? {});
-    const f = resolveFormat(format, formatFields(b), null, b.events === undefined ? undefined : checkEvents(b.events), (u, field) => checkUrl(u, format, field), {
+    const f = resolveFormat(mod, formatFields(b), null, b.events === undefined ? undefined : checkEvents(b.events), (u, field) => checkUrl(u, mod, field), {
       url,
       headers,
       title: b.title,
@@ -344,10 +257,10 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
       events: JSON.stringify(f.events),
       headers: JSON.stringify(headers),
       settings: JSON.stringify(f.settings),
-      secret: f.secret === '' && format === 'standard' ? newWebhookSecret() : f.secret,
+      secret: f.secret,
       previous_secret: null,
       previous_secret_expires_at: null,
-      timeout_ms: b.timeout !== undefined ? Math.round(b.timeout * 1000) : FORMAT_INFO[format].defaultTimeoutMs,
+      timeout_ms: b.timeout !== undefined ? Math.round(b.timeout * 1000) : mod.defaultTimeoutMs,
       enabled: b.enabled === false ? 0 : 1,
       disabled_reason: b.enabled === false ? 'disabled on creation' : null,
       status: 'unknown',
@@ -361,8 +274,8 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
 
   async function create(accountId: string, b: CreateInput): Promise<CallbackRow> {
     const row = await build(accountId, b);
-    if (row.format === 'whispir') {
-      // Whispir's rule: a callback whose URL does not answer the check GET with 200 is not created.
+    if (formatModule(row.format).checkOnSave?.(null, saved(row))) {
+      // The format's rule (Whispir's): a callback whose URL fails the check is not created.
       const check = await checkRow(row);
       if (!check.available) throw invalid('url', `the check GET failed: ${check.reason}`);
       Object.assign(row, { status: 'available', status_checked_at: clock.now() });
@@ -374,16 +287,18 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
 
   async function update(accountId: string, current: CallbackRow, b: UpdateInput): Promise<CallbackRow> {
     const patch: Updateable<CallbacksTable> = { updated_at: clock.now() };
-    const format: Format = b.format ?? (isFormat(current.format) ? current.format : 'standard');
+    const mod = formatModule(b.format ?? current.format);
+    const format = mod.name;
+    const changed = current.format !== format;
     if (b.title !== undefined) patch.title = b.title;
-    if (format === 'template' && (b.title !== undefined || current.format !== 'template')) checkTemplateTitle(b.title ?? current.title);
-    if (format === 'template') {
-      if (b.url !== undefined || current.format !== 'template') patch.url = templateUrl(b.url ?? current.url);
-    } else if (b.url !== undefined || b.format !== undefined) patch.url = checkUrl(b.url ?? current.url, format);
+    if (mod.checkTitle && (b.title !== undefined || changed)) mod.checkTitle(b.title ?? current.title);
+    if (mod.templatedUrl) {
+      if (b.url !== undefined || changed) patch.url = mod.templatedUrl(b.url ?? current.url);
+    } else if (b.url !== undefined || b.format !== undefined) patch.url = checkUrl(b.url ?? current.url, mod);
     if (b.format !== undefined) patch.format = b.format;
     if (b.headers !== undefined) patch.headers = JSON.stringify(checkHeaders(b.headers, JSON.parse(current.headers) as Record<string, string>));
     const f = resolveFormat(
-      format,
+      mod,
       formatFields(b),
       {
         format: current.format,
@@ -393,7 +308,7 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
         method: current.method,
       },
       b.events === undefined ? undefined : checkEvents(b.events),
-      (u, field) => checkUrl(u, format, field),
+      (u, field) => checkUrl(u, mod, field),
       { url: patch.url ?? current.url, headers: JSON.parse(patch.headers ?? current.headers) as Record<string, string>, title: patch.title ?? current.title },
     );
     patch.events = JSON.stringify(f.events);
@@ -402,16 +317,14 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
     patch.channel = f.channel;
     if (f.secret !== current.secret) {
       patch.secret = f.secret;
-      // Only standard signs with a previous secret during a rotation; other formats have one key.
-      if (format !== 'standard') Object.assign(patch, { previous_secret: null, previous_secret_expires_at: null });
+      // Only a rotating format signs with a previous secret during a rotation; the others have one key.
+      if (!mod.rotatesSecret) Object.assign(patch, { previous_secret: null, previous_secret_expires_at: null });
     }
     if (b.timeout !== undefined) patch.timeout_ms = Math.round(b.timeout * 1000);
-    else if (b.format !== undefined && b.format !== current.format) patch.timeout_ms = FORMAT_INFO[format].defaultTimeoutMs;
+    else if (b.format !== undefined && b.format !== current.format) patch.timeout_ms = mod.defaultTimeoutMs;
     if (b.api_user !== undefined) patch.api_user = (await checkApiUser(accountId, b.api_user)) ?? null;
     const next = { ...current, ...patch } as CallbackRow;
-    const authType = (r: CallbackRow) => (JSON.parse(r.settings) as { auth_type?: string }).auth_type;
-    if (format === 'whispir' && (next.url !== current.url || next.format !== current.format || next.secret !== current.secret || authType(next) !== authType(current))) {
-      // A changed destination or key is checked like a new callback.
+    if (mod.checkOnSave?.(saved(current), saved(next))) {
       const check = await checkRow(next);
       if (!check.available) throw invalid(b.url !== undefined ? 'url' : 'auth', `the check GET failed: ${check.reason}`);
       Object.assign(patch, { status: 'available', status_checked_at: clock.now(), status_reason: null });
@@ -510,7 +423,8 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const row = await load(req.principal.accountId, req.params.id);
         if (!readableSecret(row.format)) {
-          throw new ApiError('conflict', row.format === 'octopush' ? 'octopush callbacks are not signed' : `the secret of a ${row.format} callback is write-only`);
+          const unsigned = formatModule(row.format).secret === 'none';
+          throw new ApiError('conflict', unsigned ? `${row.format} callbacks are not signed` : `the secret of a ${row.format} callback is write-only`);
         }
         const live = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > clock.now();
         return {
@@ -567,7 +481,7 @@ export function callbackRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const accountId = req.principal.accountId;
         const row = await load(accountId, req.params.id);
-        if (row.format !== 'standard') throw new ApiError('conflict', `a ${row.format} callback's secret is changed with PATCH (it has no rotation period)`);
+        if (!formatModule(row.format).rotatesSecret) throw new ApiError('conflict', `a ${row.format} callback's secret is changed with PATCH (it has no rotation period)`);
         const now = clock.now();
         const secret = req.body?.secret ?? newWebhookSecret();
         if (secret === row.secret) throw new ApiError('conflict', 'the new secret equals the current one');
