@@ -297,5 +297,11 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .execute();
       },
     },
+    // 0009: an idempotency key's request digest, so reusing the key for another request is refused.
+    '0009_idempotency_digest': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('events').addColumn('idempotency_digest', 'text').execute();
+      },
+    },
   };
 }
