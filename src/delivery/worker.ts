@@ -18,7 +18,7 @@ import type { NewAttempt, EventRow } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Callback } from '../routing/callback.js';
 import { UnsupportedEventError, batchLimit, renderBatch, type RenderEvent, type RenderedRequest } from '../formats/index.js';
-import { nextRetryDelay } from './backoff.js';
+import { attemptTransition, internalErrorTransition, settledTransition } from './transitions.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
 import { OPEN_GATE, type CallbackGate } from './gate.js';
@@ -610,7 +610,7 @@ export class DeliveryWorker {
       for (const job of jobs) this.record(job, cb, sent, startedAt, result, outcome);
     } catch (err) {
       this.deps.log.error({ err, deliveryId: first.claim.id }, 'delivery attempt crashed');
-      finishAll((c) => ({ ...this.finalTransition(c, 'pending', null, 'internal_error'), nextAttemptAt: this.deps.clock.now() + 5000 }));
+      finishAll((c) => internalErrorTransition(c, this.deps.clock.now()));
     }
   }
 
@@ -640,19 +640,9 @@ export class DeliveryWorker {
       error_message: result.kind === 'error' ? result.message : null,
       outcome: outcome.kind,
     };
-    const status = response ? response.status : null;
-    let transition: DeliveryTransition;
-    if (outcome.kind === 'success') {
-      transition = { id: claim.id, state: 'delivered', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: null };
-    } else {
-      // A callback may carry its own schedule (Whispir: every 5 minutes for 24 hours; [0]: no retries).
-      const schedule = (cb.settings.retry_schedule as number[] | undefined) ?? this.opts.retrySchedule;
-      const delay = outcome.kind === 'retryable' ? nextRetryDelay(attemptNo, schedule, outcome.retryAfterMs, this.random) : null;
-      transition =
-        delay === null
-          ? { id: claim.id, state: 'failed', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: outcome.reason }
-          : { id: claim.id, state: 'pending', attempts: attemptNo, nextAttemptAt: now + delay, lastStatus: status, lastError: outcome.reason };
-    }
+    // A callback may carry its own schedule (Whispir: every 5 minutes for 24 hours; [0]: no retries).
+    const schedule = (cb.settings.retry_schedule as number[] | undefined) ?? this.opts.retrySchedule;
+    const transition = attemptTransition(claim, outcome, response ? response.status : null, now, schedule, this.random);
     const info: AttemptInfo = {
       deliveryId: claim.id,
       accountId: cb.accountId,
@@ -670,7 +660,7 @@ export class DeliveryWorker {
   }
 
   private finalTransition(claim: ClaimedDelivery, state: DeliveryTransition['state'], status: number | null, error: string): DeliveryTransition {
-    return { id: claim.id, state, attempts: claim.attempts, nextAttemptAt: this.deps.clock.now(), lastStatus: status, lastError: error };
+    return settledTransition(claim, state, status, error, this.deps.clock.now());
   }
 
   /**
