@@ -19,6 +19,7 @@ import type { CallbackRegistry } from '../routing/registry.js';
 import type { Callback } from '../routing/callback.js';
 import { UnsupportedEventError, batchLimit, renderBatch, type RenderEvent, type RenderedRequest } from '../formats/index.js';
 import { Lanes } from './lanes.js';
+import { WorkerHandOff } from './handoff.js';
 import { attemptTransition, internalErrorTransition, settledTransition } from './transitions.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
@@ -126,6 +127,8 @@ export class DeliveryWorker {
   readonly leaseMs: number;
   /** Per callback: queued, in flight, promised to ingest; what may be claimed (lanes.ts). */
   private readonly lanes: Lanes<Job>;
+  /** Ingest's way to store new deliveries already leased here (handoff.ts; Ingestor.handOffTo). */
+  readonly handOff: WorkerHandOff;
   /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
   private due = new Map<string, number>();
   /**
@@ -162,6 +165,23 @@ export class DeliveryWorker {
     this.gate = deps.gate ?? OPEN_GATE;
     this.authorizer = deps.authorizer ?? NO_AUTHORIZER;
     this.lanes = new Lanes(opts, this.gate, deps.clock);
+    this.handOff = new WorkerHandOff({
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      lanes: this.lanes,
+      registry: deps.registry,
+      clock: deps.clock,
+      isStopped: () => this.stopped,
+      dueAt: (callbackId) => this.due.get(callbackId),
+      accept: (jobs) => {
+        for (const id of this.enqueue(jobs)) this.pump(id);
+      },
+      handBack: (jobs) => {
+        void releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
+          this.deps.log.error({ err }, 'handing back deliveries from ingest failed; they come due when their lease ends'),
+        );
+      },
+    });
   }
 
   start(): void {
@@ -195,40 +215,6 @@ export class DeliveryWorker {
       for (const id of callbackIds) this.markDue(id, now);
     }
     this.requestCycle('now');
-  }
-
-  /**
-   * Hand-off from ingest: how many of `wanted` new deliveries of a callback this worker would send at
-   * once, so that ingest stores them already leased here and no claim is needed. Only for a callback
-   * with free slots, nothing claimed waiting and nothing known due (a backlog keeps its order through
-   * the queue). What is granted counts as held until adopt() or release().
-   */
-  reserve(callbackId: string, wanted: number): number {
-    if (this.stopped || wanted <= 0 || !this.deps.registry.get(callbackId)?.enabled) return 0;
-    if ((this.lanes.get(callbackId)?.queue.length ?? 0) > 0) return 0;
-    const at = this.due.get(callbackId);
-    if (at !== undefined && at <= this.deps.clock.now()) return 0;
-    const granted = Math.max(0, Math.min(wanted, this.lanes.capFor(callbackId) - this.lanes.holding(callbackId), this.lanes.room(0).slots));
-    if (granted > 0) this.lanes.reserve(callbackId, granted);
-    return granted;
-  }
-
-  /** Gives back reservations ingest did not use (its transaction failed). */
-  release(callbackId: string, n: number): void {
-    this.lanes.unreserve(callbackId, n);
-  }
-
-  /** Deliveries ingest committed leased to this worker (as reserved): they go out now. */
-  adopt(jobs: readonly Job[]): void {
-    for (const job of jobs) this.release(job.claim.callback_id, 1);
-    if (this.stopped) {
-      // Shutting down: hand them back, due at once, as with any unsent claim.
-      void releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
-        this.deps.log.error({ err }, 'handing back deliveries from ingest failed; they come due when their lease ends'),
-      );
-      return;
-    }
-    for (const id of this.enqueue(jobs)) this.pump(id);
   }
 
   /** Queues deliveries leased to this worker in their lanes; returns their callbacks (to pump). */
