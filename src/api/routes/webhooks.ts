@@ -37,7 +37,7 @@ const ModifyBody = Type.Object(
   { url: Type.Optional(Url), api_user: Type.Optional(Type.Union([ApiUser, Type.Null()])), event: Type.Optional(Codes) },
   { additionalProperties: false },
 );
-const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const IdParams = Type.Object({ id: Type.String({ maxLength: 100, description: "the webhook's integer id (or its callback's id, cb_…)" }) });
 const Count = Type.Object({ count: Type.Integer() });
 
 function webhookJson(row: CallbackRow, id: number) {
