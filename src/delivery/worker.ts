@@ -7,7 +7,6 @@ import {
   claimDueDeliveries,
   nextDueTime,
   completeAttempts,
-  extendLeases,
   releaseLeases,
   releaseOtherLeases,
   type ClaimedDelivery,
@@ -20,6 +19,7 @@ import type { Callback } from '../routing/callback.js';
 import { UnsupportedEventError, batchLimit, renderBatch, type RenderEvent, type RenderedRequest } from '../formats/index.js';
 import { Lanes } from './lanes.js';
 import { WorkerHandOff } from './handoff.js';
+import { HeldLeases } from './leases.js';
 import { attemptTransition, internalErrorTransition, settledTransition } from './transitions.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
@@ -131,11 +131,8 @@ export class DeliveryWorker {
   readonly handOff: WorkerHandOff;
   /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
   private due = new Map<string, number>();
-  /**
-   * Every delivery this worker holds a lease on (queued, sending, or awaiting its record), with when
-   * its lease was last set as seen here (when it was queued, or last renewed).
-   */
-  private held = new Map<number, number>();
+  /** Every delivery this worker holds a lease on: renewed while held, handed back on stop (leases.ts). */
+  private readonly held: HeldLeases;
   private finished: Finished[] = [];
   private cycling = false;
   private cycleAgain: 'no' | 'soon' | 'now' = 'no';
@@ -146,7 +143,6 @@ export class DeliveryWorker {
   private lastSweep = 0;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
   private readonly random: () => number;
   private readonly gate: CallbackGate;
   private readonly authorizer: RequestAuthorizer;
@@ -165,6 +161,7 @@ export class DeliveryWorker {
     this.gate = deps.gate ?? OPEN_GATE;
     this.authorizer = deps.authorizer ?? NO_AUTHORIZER;
     this.lanes = new Lanes(opts, this.gate, deps.clock);
+    this.held = new HeldLeases(deps, this.owner, this.leaseMs);
     this.handOff = new WorkerHandOff({
       owner: this.owner,
       leaseMs: this.leaseMs,
@@ -185,8 +182,7 @@ export class DeliveryWorker {
   }
 
   start(): void {
-    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
-    this.heartbeat.unref();
+    this.held.startHeartbeat();
     this.idleTimer = setInterval(() => this.tick(), IDLE_POLL_MS);
     this.idleTimer.unref();
     if (!this.deps.store.caps.multiProcess) {
@@ -222,7 +218,7 @@ export class DeliveryWorker {
     const callbacks = new Set<string>();
     const now = this.deps.clock.now();
     for (const job of jobs) {
-      this.held.set(job.claim.id, now);
+      this.held.hold(job.claim.id, now);
       this.lanes.lane(job.claim.callback_id).queue.push(job);
       callbacks.add(job.claim.callback_id);
     }
@@ -351,7 +347,7 @@ export class DeliveryWorker {
       }
       for (const f of batch) {
         const callbackId = f.job.claim.callback_id;
-        this.held.delete(f.job.claim.id);
+        this.held.drop(f.job.claim.id);
         if (f.holdsSlot) this.lanes.releaseSlot(callbackId);
         // A retry scheduled here is known here: no need to find it in the queue.
         if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(callbackId, f.transition.nextAttemptAt);
@@ -431,7 +427,7 @@ export class DeliveryWorker {
       }
       // Cannot happen while events and deliveries are written together; record it rather than loop.
       this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
-      this.held.set(claim.id, this.deps.clock.now());
+      this.held.hold(claim.id, this.deps.clock.now());
       this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null, false);
     }
     return jobs;
@@ -609,25 +605,6 @@ export class DeliveryWorker {
     }
   }
 
-  /**
-   * Renews the leases held for more than a quarter of a lease (since claimed, or last renewed). A
-   * busy worker sends what it claims within moments, so it mostly renews nothing: renewing every
-   * lease it holds would rewrite hundreds of rows every heartbeat, waiting on the cycle's row locks.
-   * Safe while a claim reaches its lane within a quarter of a lease of being made.
-   */
-  private async renewLeases(): Promise<void> {
-    const now = this.deps.clock.now();
-    const ids: number[] = [];
-    for (const [id, since] of this.held) if (now - since >= this.leaseMs / 4) ids.push(id);
-    if (ids.length === 0) return;
-    try {
-      await this.deps.store.relaxed((trx) => extendLeases(trx, this.deps.store.caps, this.owner, ids, now + this.leaseMs));
-      for (const id of ids) if (this.held.has(id)) this.held.set(id, now);
-    } catch (err) {
-      this.deps.log.warn({ err }, 'renewing leases failed');
-    }
-  }
-
   private async cycleEnded(): Promise<void> {
     while (this.cycling) await new Promise<void>((resolve) => setTimeout(resolve, 5));
   }
@@ -646,17 +623,12 @@ export class DeliveryWorker {
   async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.held.stopHeartbeat();
     // A cycle under way may still add claims to the lanes: let it end, then hand back what is unsent.
     await this.cycleEnded();
     const unsent: number[] = [];
-    for (const lane of this.lanes.all()) {
-      for (const job of lane.queue.splice(0)) {
-        unsent.push(job.claim.id);
-        this.held.delete(job.claim.id);
-      }
-    }
-    if (unsent.length > 0) await releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, unsent, this.deps.clock.now());
+    for (const lane of this.lanes.all()) for (const job of lane.queue.splice(0)) unsent.push(job.claim.id);
+    await this.held.handBack(unsent);
     if (this.held.size > 0 || this.finished.length > 0 || this.cycling) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
@@ -665,9 +637,6 @@ export class DeliveryWorker {
     }
     await this.cycleEnded();
     if (this.finished.length > 0) await this.cycle();
-    if (this.held.size > 0) {
-      await releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, [...this.held.keys()], this.deps.clock.now());
-      this.held.clear();
-    }
+    await this.held.handBackAll();
   }
 }
