@@ -136,7 +136,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
         leaseMs: config.leaseMs,
       },
     );
-    ingestor.handOffTo(worker);
+    ingestor.handOffTo(worker.handOff);
     unsubscribe.push(disableOnGone({ store, registry, bus, clock, log }));
     if (store.caps.listenNotify) {
       // After the LISTEN connection comes back, sweep: what was notified while it was down is missed.

@@ -7,7 +7,6 @@ import {
   claimDueDeliveries,
   nextDueTime,
   completeAttempts,
-  extendLeases,
   releaseLeases,
   releaseOtherLeases,
   type ClaimedDelivery,
@@ -18,7 +17,10 @@ import type { NewAttempt, EventRow } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Callback } from '../routing/callback.js';
 import { UnsupportedEventError, batchLimit, renderBatch, type RenderEvent, type RenderedRequest } from '../formats/index.js';
-import { nextRetryDelay } from './backoff.js';
+import { Lanes } from './lanes.js';
+import { WorkerHandOff } from './handoff.js';
+import { HeldLeases } from './leases.js';
+import { attemptTransition, internalErrorTransition, settledTransition } from './transitions.js';
 import type { AttemptInfo, PipelineBus } from './bus.js';
 import type { HttpSender, SendResult } from './http.js';
 import { OPEN_GATE, type CallbackGate } from './gate.js';
@@ -60,10 +62,6 @@ const MAX_CLAIM = 1000;
 const CYCLE_DELAY_MS = 25;
 /** Recorded at once, without waiting, when this many attempts have finished. */
 const CYCLE_FULL = 512;
-/** Claimed ahead per callback, beyond what it may have in flight: at most this many. */
-const PREFETCH_MAX = 512;
-/** Claimed ahead in all, beyond what may be in flight. */
-const READ_AHEAD_TOTAL = 512;
 const NO_CALLBACKS: ReadonlySet<string> = new Set();
 const REQUEST_BODY_KEPT = 4096;
 
@@ -112,13 +110,6 @@ interface Finished {
   holdsSlot: boolean;
 }
 
-/** One callback's share of this worker: deliveries claimed and waiting to be sent, and slots taken. */
-interface Lane {
-  queue: Job[];
-  /** Deliveries in flight, plus failed ones whose outcome is not yet recorded. */
-  active: number;
-}
-
 /**
  * The delivery engine of one process. It knows, in memory, when each callback may next have a due
  * delivery (new deliveries announce themselves, retries are scheduled here, and a periodic sweep of
@@ -134,16 +125,14 @@ interface Lane {
 export class DeliveryWorker {
   readonly owner = newId('wrk');
   readonly leaseMs: number;
-  /** Slots taken across all callbacks (see Lane.active). */
-  private sending = 0;
-  private lanes = new Map<string, Lane>();
+  /** Per callback: queued, in flight, promised to ingest; what may be claimed (lanes.ts). */
+  private readonly lanes: Lanes<Job>;
+  /** Ingest's way to store new deliveries already leased here (handoff.ts; Ingestor.handOffTo). */
+  readonly handOff: WorkerHandOff;
   /** Per callback, the earliest time it may have a due delivery. Absent: nothing owed as far as we know. */
   private due = new Map<string, number>();
-  /**
-   * Every delivery this worker holds a lease on (queued, sending, or awaiting its record), with when
-   * its lease was last set as seen here (when it was queued, or last renewed).
-   */
-  private held = new Map<number, number>();
+  /** Every delivery this worker holds a lease on: renewed while held, handed back on stop (leases.ts). */
+  private readonly held: HeldLeases;
   private finished: Finished[] = [];
   private cycling = false;
   private cycleAgain: 'no' | 'soon' | 'now' = 'no';
@@ -154,7 +143,6 @@ export class DeliveryWorker {
   private lastSweep = 0;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
   private readonly random: () => number;
   private readonly gate: CallbackGate;
   private readonly authorizer: RequestAuthorizer;
@@ -163,11 +151,6 @@ export class DeliveryWorker {
   private markedDuringClaim = new Map<string, number | undefined>();
   /** Rotates which callback claims first, so no callback is always served last. */
   private turn = 0;
-  /** Callbacks whose latest attempt here succeeded: only these are claimed ahead of their slots. */
-  private flowing = new Set<string>();
-  /** Slots promised to deliveries ingest is storing leased to this worker (see reserve). */
-  private reserved = new Map<string, number>();
-  private reservedTotal = 0;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -177,11 +160,29 @@ export class DeliveryWorker {
     this.random = deps.random ?? Math.random;
     this.gate = deps.gate ?? OPEN_GATE;
     this.authorizer = deps.authorizer ?? NO_AUTHORIZER;
+    this.lanes = new Lanes(opts, this.gate, deps.clock);
+    this.held = new HeldLeases(deps, this.owner, this.leaseMs);
+    this.handOff = new WorkerHandOff({
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      lanes: this.lanes,
+      registry: deps.registry,
+      clock: deps.clock,
+      isStopped: () => this.stopped,
+      dueAt: (callbackId) => this.due.get(callbackId),
+      accept: (jobs) => {
+        for (const id of this.enqueue(jobs)) this.pump(id);
+      },
+      handBack: (jobs) => {
+        void releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
+          this.deps.log.error({ err }, 'handing back deliveries from ingest failed; they come due when their lease ends'),
+        );
+      },
+    });
   }
 
   start(): void {
-    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.leaseMs / 3)));
-    this.heartbeat.unref();
+    this.held.startHeartbeat();
     this.idleTimer = setInterval(() => this.tick(), IDLE_POLL_MS);
     this.idleTimer.unref();
     if (!this.deps.store.caps.multiProcess) {
@@ -212,53 +213,13 @@ export class DeliveryWorker {
     this.requestCycle('now');
   }
 
-  /**
-   * Hand-off from ingest: how many of `wanted` new deliveries of a callback this worker would send at
-   * once, so that ingest stores them already leased here and no claim is needed. Only for a callback
-   * with free slots, nothing claimed waiting and nothing known due (a backlog keeps its order through
-   * the queue). What is granted counts as held until adopt() or release().
-   */
-  reserve(callbackId: string, wanted: number): number {
-    if (this.stopped || wanted <= 0 || !this.deps.registry.get(callbackId)?.enabled) return 0;
-    if ((this.lanes.get(callbackId)?.queue.length ?? 0) > 0) return 0;
-    const at = this.due.get(callbackId);
-    if (at !== undefined && at <= this.deps.clock.now()) return 0;
-    const granted = Math.max(0, Math.min(wanted, this.capFor(callbackId) - this.holding(callbackId), this.room(0).slots));
-    if (granted > 0) {
-      this.reserved.set(callbackId, (this.reserved.get(callbackId) ?? 0) + granted);
-      this.reservedTotal += granted;
-    }
-    return granted;
-  }
-
-  /** Gives back reservations ingest did not use (its transaction failed). */
-  release(callbackId: string, n: number): void {
-    const left = (this.reserved.get(callbackId) ?? 0) - n;
-    if (left > 0) this.reserved.set(callbackId, left);
-    else this.reserved.delete(callbackId);
-    this.reservedTotal -= n;
-  }
-
-  /** Deliveries ingest committed leased to this worker (as reserved): they go out now. */
-  adopt(jobs: readonly Job[]): void {
-    for (const job of jobs) this.release(job.claim.callback_id, 1);
-    if (this.stopped) {
-      // Shutting down: hand them back, due at once, as with any unsent claim.
-      void releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, jobs.map((j) => j.claim.id), this.deps.clock.now()).catch((err: unknown) =>
-        this.deps.log.error({ err }, 'handing back deliveries from ingest failed; they come due when their lease ends'),
-      );
-      return;
-    }
-    for (const id of this.enqueue(jobs)) this.pump(id);
-  }
-
   /** Queues deliveries leased to this worker in their lanes; returns their callbacks (to pump). */
   private enqueue(jobs: readonly Job[]): Set<string> {
     const callbacks = new Set<string>();
     const now = this.deps.clock.now();
     for (const job of jobs) {
-      this.held.set(job.claim.id, now);
-      this.lane(job.claim.callback_id).queue.push(job);
+      this.held.hold(job.claim.id, now);
+      this.lanes.lane(job.claim.callback_id).queue.push(job);
       callbacks.add(job.claim.callback_id);
     }
     return callbacks;
@@ -267,7 +228,7 @@ export class DeliveryWorker {
   /** The idle poll: starts what gates now allow, and claims what has come due in the meantime. */
   private tick(): void {
     if (this.stopped) return;
-    for (const id of this.lanes.keys()) this.pump(id);
+    for (const id of this.lanes.ids()) this.pump(id);
     const now = this.deps.clock.now();
     if (this.sweepDue(now) || this.hasRoom(now, 0)) this.requestCycle('now');
   }
@@ -296,53 +257,6 @@ export class DeliveryWorker {
       if (at === null) this.due.delete(id);
       else this.markDue(id, at);
     }
-  }
-
-  private lane(callbackId: string): Lane {
-    let lane = this.lanes.get(callbackId);
-    if (!lane) {
-      lane = { queue: [], active: 0 };
-      this.lanes.set(callbackId, lane);
-    }
-    return lane;
-  }
-
-  /** The in-flight cap of a callback right now: the configured one, narrowed by the gate. */
-  private capFor(callbackId: string): number {
-    return Math.min(this.opts.callbackConcurrency, this.gate.limit(callbackId, this.deps.clock.now()));
-  }
-
-  /**
-   * How many deliveries of a callback this worker may hold: its cap in flight plus, while its latest
-   * attempt succeeded, a read-ahead (a new, slow or failing receiver gets no more than it can use).
-   */
-  private targetFor(callbackId: string): number {
-    const cap = this.capFor(callbackId);
-    return this.flowing.has(callbackId) ? cap + Math.min(PREFETCH_MAX, cap * 8) : cap;
-  }
-
-  /** Deliveries a lane holds: in flight, awaiting their record with the slot, or waiting to be sent. */
-  private holding(callbackId: string): number {
-    const lane = this.lanes.get(callbackId);
-    return (lane ? lane.active + lane.queue.length : 0) + (this.reserved.get(callbackId) ?? 0);
-  }
-
-  /**
-   * What claims may still add. `slots`: in-flight slots not yet spoken for, neither taken nor
-   * promised to a claimed delivery waiting for a free slot of its callback. `ahead`: room left in the
-   * read-ahead, the claimed deliveries beyond their callbacks' free slots (at most READ_AHEAD_TOTAL).
-   * `freed`: slots the current cycle frees (failed attempts being recorded).
-   */
-  private room(freed: number): { slots: number; ahead: number } {
-    let promised = 0;
-    let ahead = 0;
-    for (const [id, lane] of this.lanes) {
-      const open = Math.max(0, this.capFor(id) - lane.active);
-      const waiting = lane.queue.length;
-      promised += Math.min(waiting, open);
-      ahead += Math.max(0, waiting - open);
-    }
-    return { slots: this.opts.concurrency - (this.sending - freed) - promised - this.reservedTotal, ahead: READ_AHEAD_TOTAL - ahead };
   }
 
   /**
@@ -433,8 +347,8 @@ export class DeliveryWorker {
       }
       for (const f of batch) {
         const callbackId = f.job.claim.callback_id;
-        this.held.delete(f.job.claim.id);
-        if (f.holdsSlot) this.releaseSlot(callbackId);
+        this.held.drop(f.job.claim.id);
+        if (f.holdsSlot) this.lanes.releaseSlot(callbackId);
         // A retry scheduled here is known here: no need to find it in the queue.
         if (f.transition.state === 'pending' && changed.has(f.transition.id)) this.markDue(callbackId, f.transition.nextAttemptAt);
       }
@@ -460,12 +374,13 @@ export class DeliveryWorker {
    * in its read-ahead, while the read-ahead has room.
    */
   private hasRoom(now: number, freed: number, skip: ReadonlySet<string> = NO_CALLBACKS): boolean {
-    const { slots, ahead } = this.room(freed);
+    const lanes = this.lanes;
+    const { slots, ahead } = lanes.room(freed);
     if (slots <= 0 && ahead <= 0) return false;
     for (const [id, at] of this.due) {
       if (at > now || skip.has(id)) continue;
-      const holding = this.holding(id);
-      if ((slots > 0 && this.capFor(id) - holding > 0) || (ahead > 0 && this.targetFor(id) - holding > 0)) return true;
+      const holding = lanes.holding(id);
+      if ((slots > 0 && lanes.capFor(id) - holding > 0) || (ahead > 0 && lanes.targetFor(id) - holding > 0)) return true;
     }
     return false;
   }
@@ -481,7 +396,8 @@ export class DeliveryWorker {
     for (const [id, at] of this.due) if (at <= now && !skip.has(id)) ready.push(id);
     if (ready.length === 0) return [];
     const claimed: ClaimedDelivery[] = [];
-    const room = this.room(freed);
+    const lanes = this.lanes;
+    const room = lanes.room(freed);
     const free: [number, number] = [room.slots, room.ahead];
     const first = this.turn++ % ready.length;
     const taken = new Map<string, number>();
@@ -490,7 +406,7 @@ export class DeliveryWorker {
       for (let i = 0; i < ready.length && free[pass] > 0 && !this.stopped; i++) {
         const callbackId = ready[(first + i) % ready.length]!;
         if (!this.due.has(callbackId)) continue;
-        const want = (ahead ? this.targetFor(callbackId) : this.capFor(callbackId)) - this.holding(callbackId) - (taken.get(callbackId) ?? 0);
+        const want = (ahead ? lanes.targetFor(callbackId) : lanes.capFor(callbackId)) - lanes.holding(callbackId) - (taken.get(callbackId) ?? 0);
         const limit = Math.min(want, free[pass], MAX_CLAIM);
         if (limit <= 0) continue;
         const rows = await this.claimFor(trx, callbackId, now, limit);
@@ -511,7 +427,7 @@ export class DeliveryWorker {
       }
       // Cannot happen while events and deliveries are written together; record it rather than loop.
       this.deps.log.error({ deliveryId: claim.id }, 'delivery without its event');
-      this.held.set(claim.id, this.deps.clock.now());
+      this.held.hold(claim.id, this.deps.clock.now());
       this.finish({ claim, event: undefined as never }, null, this.finalTransition(claim, 'failed', null, 'event_missing'), null, false);
     }
     return jobs;
@@ -545,28 +461,28 @@ export class DeliveryWorker {
 
   /** Starts as many of a callback's claimed deliveries as its cap and the worker's allow. */
   private pump(callbackId: string): void {
-    const lane = this.lanes.get(callbackId);
+    const lanes = this.lanes;
+    const lane = lanes.get(callbackId);
     if (!lane || this.stopped) return;
-    const cap = this.capFor(callbackId);
+    const cap = lanes.capFor(callbackId);
     if (lane.queue.length > 0) {
       const cb = this.deps.registry.get(callbackId);
       const perRequest = cb ? batchLimit(cb) : 1;
-      while (lane.queue.length > 0 && lane.active < cap && this.sending < this.opts.concurrency) {
-        const n = Math.min(perRequest, cap - lane.active, this.opts.concurrency - this.sending, lane.queue.length);
+      while (lane.queue.length > 0 && lane.active < cap && lanes.sending < this.opts.concurrency) {
+        const n = Math.min(perRequest, cap - lane.active, this.opts.concurrency - lanes.sending, lane.queue.length);
         const jobs = n === 1 ? [lane.queue.shift()!] : lane.queue.splice(0, n);
-        lane.active += n;
-        this.sending += n;
+        lanes.take(lane, n);
         void this.run(jobs);
       }
     }
     // Running low while more is due: top up now rather than after the next batch of results (a lane
     // without read-ahead: as soon as a slot is free; with: once half of the read-ahead is gone).
     const at = this.due.get(callbackId);
-    const target = this.targetFor(callbackId);
+    const target = lanes.targetFor(callbackId);
     if (at !== undefined && at <= this.deps.clock.now() && lane.active + lane.queue.length < target && lane.queue.length <= (target - cap) / 2) {
       this.requestCycle('now');
     }
-    if (lane.queue.length === 0 && lane.active === 0) this.lanes.delete(callbackId);
+    lanes.dropIfEmpty(callbackId, lane);
   }
 
   /**
@@ -610,7 +526,7 @@ export class DeliveryWorker {
       for (const job of jobs) this.record(job, cb, sent, startedAt, result, outcome);
     } catch (err) {
       this.deps.log.error({ err, deliveryId: first.claim.id }, 'delivery attempt crashed');
-      finishAll((c) => ({ ...this.finalTransition(c, 'pending', null, 'internal_error'), nextAttemptAt: this.deps.clock.now() + 5000 }));
+      finishAll((c) => internalErrorTransition(c, this.deps.clock.now()));
     }
   }
 
@@ -640,19 +556,9 @@ export class DeliveryWorker {
       error_message: result.kind === 'error' ? result.message : null,
       outcome: outcome.kind,
     };
-    const status = response ? response.status : null;
-    let transition: DeliveryTransition;
-    if (outcome.kind === 'success') {
-      transition = { id: claim.id, state: 'delivered', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: null };
-    } else {
-      // A callback may carry its own schedule (Whispir: every 5 minutes for 24 hours; [0]: no retries).
-      const schedule = (cb.settings.retry_schedule as number[] | undefined) ?? this.opts.retrySchedule;
-      const delay = outcome.kind === 'retryable' ? nextRetryDelay(attemptNo, schedule, outcome.retryAfterMs, this.random) : null;
-      transition =
-        delay === null
-          ? { id: claim.id, state: 'failed', attempts: attemptNo, nextAttemptAt: now, lastStatus: status, lastError: outcome.reason }
-          : { id: claim.id, state: 'pending', attempts: attemptNo, nextAttemptAt: now + delay, lastStatus: status, lastError: outcome.reason };
-    }
+    // A callback may carry its own schedule (Whispir: every 5 minutes for 24 hours; [0]: no retries).
+    const schedule = (cb.settings.retry_schedule as number[] | undefined) ?? this.opts.retrySchedule;
+    const transition = attemptTransition(claim, outcome, response ? response.status : null, now, schedule, this.random);
     const info: AttemptInfo = {
       deliveryId: claim.id,
       accountId: cb.accountId,
@@ -670,7 +576,7 @@ export class DeliveryWorker {
   }
 
   private finalTransition(claim: ClaimedDelivery, state: DeliveryTransition['state'], status: number | null, error: string): DeliveryTransition {
-    return { id: claim.id, state, attempts: claim.attempts, nextAttemptAt: this.deps.clock.now(), lastStatus: status, lastError: error };
+    return settledTransition(claim, state, status, error, this.deps.clock.now());
   }
 
   /**
@@ -679,22 +585,13 @@ export class DeliveryWorker {
    */
   private finish(job: Job, attempt: NewAttempt | null, transition: DeliveryTransition, info: AttemptInfo | null, tookSlot = true): void {
     const holdsSlot = tookSlot && info !== null && info.outcome.kind !== 'success';
-    if (info) {
-      if (info.outcome.kind === 'success') this.flowing.add(info.callbackId);
-      else this.flowing.delete(info.callbackId);
-    }
+    if (info) this.lanes.setFlowing(info.callbackId, info.outcome.kind === 'success');
     this.finished.push({ job, attempt, transition, info, holdsSlot });
     if (tookSlot && !holdsSlot) {
-      this.releaseSlot(job.claim.callback_id);
+      this.lanes.releaseSlot(job.claim.callback_id);
       this.pump(job.claim.callback_id);
     }
     this.requestCycle('soon');
-  }
-
-  private releaseSlot(callbackId: string): void {
-    const lane = this.lanes.get(callbackId);
-    if (lane) lane.active--;
-    this.sending--;
   }
 
   private emitOutcome(info: AttemptInfo, t: DeliveryTransition): void {
@@ -705,25 +602,6 @@ export class DeliveryWorker {
     else bus.emit('delivery.exhausted', info);
     if (info.outcome.kind === 'permanent' && info.outcome.disableCallback) {
       bus.emit('callback.gone', { accountId: info.accountId, callbackId: info.callbackId });
-    }
-  }
-
-  /**
-   * Renews the leases held for more than a quarter of a lease (since claimed, or last renewed). A
-   * busy worker sends what it claims within moments, so it mostly renews nothing: renewing every
-   * lease it holds would rewrite hundreds of rows every heartbeat, waiting on the cycle's row locks.
-   * Safe while a claim reaches its lane within a quarter of a lease of being made.
-   */
-  private async renewLeases(): Promise<void> {
-    const now = this.deps.clock.now();
-    const ids: number[] = [];
-    for (const [id, since] of this.held) if (now - since >= this.leaseMs / 4) ids.push(id);
-    if (ids.length === 0) return;
-    try {
-      await this.deps.store.relaxed((trx) => extendLeases(trx, this.deps.store.caps, this.owner, ids, now + this.leaseMs));
-      for (const id of ids) if (this.held.has(id)) this.held.set(id, now);
-    } catch (err) {
-      this.deps.log.warn({ err }, 'renewing leases failed');
     }
   }
 
@@ -745,17 +623,12 @@ export class DeliveryWorker {
   async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.held.stopHeartbeat();
     // A cycle under way may still add claims to the lanes: let it end, then hand back what is unsent.
     await this.cycleEnded();
     const unsent: number[] = [];
-    for (const lane of this.lanes.values()) {
-      for (const job of lane.queue.splice(0)) {
-        unsent.push(job.claim.id);
-        this.held.delete(job.claim.id);
-      }
-    }
-    if (unsent.length > 0) await releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, unsent, this.deps.clock.now());
+    for (const lane of this.lanes.all()) for (const job of lane.queue.splice(0)) unsent.push(job.claim.id);
+    await this.held.handBack(unsent);
     if (this.held.size > 0 || this.finished.length > 0 || this.cycling) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
@@ -764,9 +637,6 @@ export class DeliveryWorker {
     }
     await this.cycleEnded();
     if (this.finished.length > 0) await this.cycle();
-    if (this.held.size > 0) {
-      await releaseLeases(this.deps.store.db, this.deps.store.caps, this.owner, [...this.held.keys()], this.deps.clock.now());
-      this.held.clear();
-    }
+    await this.held.handBackAll();
   }
 }

@@ -10,6 +10,7 @@ import type { EventRow, NewDelivery, NewEvent } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import { ApiError, invalid } from '../errors.js';
+import { requestDigest } from './idempotency.js';
 
 /** Groups of ingested events committing at once, where they may overlap (see Ingestor.drain). */
 const GROUPS_IN_FLIGHT = 3;
@@ -85,6 +86,10 @@ interface Pending {
 interface Prepared {
   input: EventInput;
   key: string | null;
+  /** With a key: the request's digest (requestDigest); a key reused with another digest is a 409. */
+  digest: string | null;
+  /** Where the event is in its request (`events[3]`), or '' for a single event. */
+  path: string;
   callbackIds: string[];
 }
 
@@ -121,7 +126,8 @@ export class Ingestor {
 
   /**
    * Validates and stores events; resolves with their ids in input order. An event whose idempotency
-   * key was seen within 24 h resolves to the original id and stores nothing.
+   * key was seen within 24 h resolves to the original id and stores nothing, if it is the same request;
+   * with another request it is refused (409 conflict), and so is the whole request it came in.
    */
   async ingest(principal: Principal, inputs: EventInput[], idempotencyKey?: string, batch = inputs.length > 1): Promise<string[]> {
     // In a batch (even of one) errors name the event: `events[3].type`.
@@ -153,7 +159,8 @@ export class Ingestor {
     } else {
       callbackIds = this.deps.registry.route(principal.accountId, principal.apiUser, input.type, null).map((cb) => cb.id);
     }
-    return { input, key: (path ? undefined : headerKey) ?? input.id ?? null, callbackIds };
+    const key = (path ? undefined : headerKey) ?? input.id ?? null;
+    return { input, key, digest: key === null ? null : requestDigest(input), path, callbackIds };
   }
 
   private async drain(): Promise<void> {
@@ -218,12 +225,12 @@ export class Ingestor {
     }
     const writeRows = async (trx: Db): Promise<string[][]> => {
       // Existing keys per account, read inside the transaction that will insert the new ones.
-      const known = new Map<string, string>(); // accountId \0 key -> event id
+      const known = new Map<string, { id: string; digest: string | null }>(); // accountId \0 key -> event
       for (const [accountId, keys] of keysByAccount) {
         const rows = await findEventsByIdempotencyKeys(trx, store.caps, accountId, [...keys]);
         let stale = false;
         for (const row of rows) {
-          if (row.created_at >= now - IDEMPOTENCY_WINDOW_MS) known.set(`${accountId}\0${row.idempotency_key}`, row.id);
+          if (row.created_at >= now - IDEMPOTENCY_WINDOW_MS) known.set(`${accountId}\0${row.idempotency_key}`, { id: row.id, digest: row.idempotency_digest });
           else stale = true;
         }
         // A key older than the window may be reused: free it before inserting it again.
@@ -240,11 +247,13 @@ export class Ingestor {
           const mapKey = e.key === null ? null : `${p.principal.accountId}\0${e.key}`;
           const existing = mapKey === null ? undefined : known.get(mapKey);
           if (existing !== undefined) {
-            ids.push(existing);
+            // Events stored before digests were kept (null) are taken as the same request.
+            if (existing.digest !== null && existing.digest !== e.digest) throw keyReused(e, existing.id);
+            ids.push(existing.id);
             continue;
           }
           const id = newId('evt', now);
-          if (mapKey !== null) known.set(mapKey, id);
+          if (mapKey !== null) known.set(mapKey, { id, digest: e.digest });
           ids.push(id);
           fresh.push({ id, type: e.input.type, data: e.input.data, resourceId: e.input.resource_id ?? null });
           events.push({
@@ -257,6 +266,7 @@ export class Ingestor {
             callback_profile_id: e.input.callback_profile_id ?? null,
             custom_args: e.input.custom_args === undefined ? null : JSON.stringify(e.input.custom_args),
             idempotency_key: e.key,
+            idempotency_digest: e.digest,
             created_at: now,
           });
           for (const callbackId of e.callbackIds) {
@@ -342,6 +352,11 @@ export class Ingestor {
       else await new Promise((r) => setImmediate(r));
     }
   }
+}
+
+function keyReused(e: Prepared, firstId: string): ApiError {
+  const what = e.path ? `${e.path}.id "${e.key}"` : `idempotency key "${e.key}"`;
+  return new ApiError('conflict', `${what} was already used with another request (event ${firstId}) within 24 h: use a new key for a new request`);
 }
 
 function toStorageError(err: unknown): ApiError {

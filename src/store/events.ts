@@ -14,20 +14,29 @@ export const EVENT_COLUMNS = {
   callback_profile_id: 'text',
   custom_args: 'text',
   idempotency_key: 'text',
+  idempotency_digest: 'text',
   created_at: 'bigint',
 } as const satisfies Columns<NewEvent>;
+
+/** An event found by its idempotency key; `idempotency_digest` is null for events stored before 0009. */
+export interface KeyedEvent {
+  id: string;
+  idempotency_key: string | null;
+  idempotency_digest: string | null;
+  created_at: number;
+}
 
 export async function findEventsByIdempotencyKeys(
   db: Db,
   caps: Capabilities,
   accountId: string,
   keys: string[],
-): Promise<{ id: string; idempotency_key: string | null; created_at: number }[]> {
-  const found: { id: string; idempotency_key: string | null; created_at: number }[] = [];
+): Promise<KeyedEvent[]> {
+  const found: KeyedEvent[] = [];
   for (const cond of inConditions('idempotency_key', keys, caps)) {
     const rows = await db
       .selectFrom('events')
-      .select(['id', 'idempotency_key', 'created_at'])
+      .select(['id', 'idempotency_key', 'idempotency_digest', 'created_at'])
       .where('account_id', '=', accountId)
       .where(cond)
       .execute();

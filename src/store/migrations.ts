@@ -280,5 +280,28 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.createIndex('events_account_created').on('events').columns(['account_id', 'created_at', 'id']).execute();
       },
     },
+    // 0008: the EngageLab e-mail WebHooks API answers integer ids: one per callback it shows, never
+    // reused (AUTOINCREMENT / bigserial); the callbacks of that format get theirs now, others when shown.
+    '0008_webhook_ids': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('webhook_ids')
+          .addColumn('id', serial, serialKey)
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('callback_id', 'text', (c) => c.notNull().unique())
+          .execute();
+        await db
+          .insertInto('webhook_ids')
+          .columns(['account_id', 'callback_id'])
+          .expression(db.selectFrom('callbacks').select(['account_id', 'id']).where('format', '=', 'engagelab-email').orderBy('created_at').orderBy('id'))
+          .execute();
+      },
+    },
+    // 0009: an idempotency key's request digest, so reusing the key for another request is refused.
+    '0009_idempotency_digest': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('events').addColumn('idempotency_digest', 'text').execute();
+      },
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
  * The database schema as Kysely sees it. Times are integer milliseconds since the epoch and flags are
@@ -19,6 +19,14 @@ export interface Database {
   alert_rules: AlertRulesTable;
   otp_tracking: OtpTrackingTable;
   report_runs: ReportRunsTable;
+  webhook_ids: WebhookIdsTable;
+}
+
+/** The integer id the EngageLab e-mail WebHooks API shows for a callback (migration 0008). */
+export interface WebhookIdsTable {
+  id: Generated<number>;
+  account_id: string;
+  callback_id: string;
 }
 
 export interface AccountsTable {
@@ -78,6 +86,8 @@ export interface EventsTable {
   /** JSON object or null. */
   custom_args: string | null;
   idempotency_key: string | null;
+  /** With a key: the digest of the request it came with, so a reuse with another request is told apart (migration 0009). */
+  idempotency_digest: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: number;
 }
 

@@ -198,9 +198,9 @@ for (const backend of BACKENDS) {
         {
           events: [
             { type: 'sms.sent', data: { n: 0 }, id: 'k-1' },
-            { type: 'sms.sent', data: { n: 1 }, id: 'k-1' },
+            { type: 'sms.sent', data: { n: 0 }, id: 'k-1' },
             { type: 'sms.sent', data: { n: 2 }, id: 'k-2' },
-            { type: 'sms.sent', data: { n: 3 }, id: 'msg-77' },
+            { type: 'sms.sent', data: {}, id: 'msg-77' },
             { type: 'sms.sent', data: { n: 4 } },
           ],
         },
@@ -217,8 +217,68 @@ for (const backend of BACKENDS) {
       expect(await deliveryTotal(t, me)).toBe(4);
       expect((await t.api('GET', `/v1/events/${ids[0]}`, undefined, { auth: me.auth })).body.data).toEqual({ n: 0 });
 
-      const single = await t.api('POST', '/v1/events', { type: 'sms.sent', data: {}, id: 'k-2' }, { auth: me.auth });
+      const single = await t.api('POST', '/v1/events', { type: 'sms.sent', data: { n: 2 }, id: 'k-2' }, { auth: me.auth });
       expect(single.body.id).toBe(ids[2]);
+      expect(await deliveryTotal(t, me)).toBe(4);
+    });
+
+    it('a key reused with another request is 409 conflict, single and batch, storing nothing; the same request (keys in any order) is still a repeat', async () => {
+      const { t } = h;
+      const { me } = await setup('ev-idem-conflict');
+      const post = (body: unknown, headers: Record<string, string> = {}) => t.api('POST', '/v1/events', body, { auth: me.auth, headers });
+      const batch = (events: unknown[]) => t.api('POST', '/v1/events/batch', { events }, { auth: me.auth });
+      const headers = { 'idempotency-key': 'order-2001' };
+      const a = await post({ type: 'sms.delivered', data: { n: 1, to: '+33600000000' } }, headers);
+      expect(a.status).toBe(202);
+      // The same request, its keys in another order: the same id.
+      expect((await post({ data: { to: '+33600000000', n: 1 }, type: 'sms.delivered' }, headers)).body.id).toBe(a.body.id);
+      // Another body, another type, an added field: each a conflict that names the key.
+      for (const body of [
+        { type: 'sms.delivered', data: { n: 2, to: '+33600000000' } },
+        { type: 'sms.sent', data: { n: 1, to: '+33600000000' } },
+        { type: 'sms.delivered', data: { n: 1, to: '+33600000000' }, resource_id: 'm-1' },
+      ]) {
+        const r = await post(body, headers);
+        expectError(r, 409, 'conflict');
+        expect(r.body.message).toContain('order-2001');
+        expect(r.body.message).toContain('another request');
+      }
+      // The event id as key, single and in a batch.
+      const b = await post({ type: 'sms.sent', data: { n: 1 }, id: 'msg-2002' });
+      expect(b.status).toBe(202);
+      expectError(await post({ type: 'sms.sent', data: { n: 9 }, id: 'msg-2002' }), 409, 'conflict');
+      const refused = await batch([
+        { type: 'sms.sent', data: { n: 5 }, id: 'msg-2003' },
+        { type: 'sms.sent', data: { n: 9 }, id: 'msg-2002' },
+      ]);
+      expectError(refused, 409, 'conflict');
+      expect(refused.body.message).toContain('events[1].id "msg-2002"');
+      // Twice in one batch with two bodies.
+      expectError(
+        await batch([
+          { type: 'sms.sent', data: { n: 1 }, id: 'msg-2004' },
+          { type: 'sms.sent', data: { n: 2 }, id: 'msg-2004' },
+        ]),
+        409,
+        'conflict',
+      );
+      // Nothing of the refused requests was stored: msg-2003 is new, and only a and b have deliveries.
+      expect(await deliveryTotal(t, me)).toBe(2);
+      const again = await batch([
+        { type: 'sms.sent', data: { n: 1 }, id: 'msg-2002' },
+        { type: 'sms.sent', data: { n: 5 }, id: 'msg-2003' },
+      ]);
+      expect(again.status).toBe(202);
+      expect(again.body.ids[0]).toBe(b.body.id);
+      expect(await deliveryTotal(t, me)).toBe(3);
+      // Concurrent requests sharing a group commit: the conflicting one alone is refused.
+      const mixed = await Promise.all([
+        post({ type: 'sms.sent', data: { n: 1 }, id: 'msg-2002' }),
+        post({ type: 'sms.sent', data: { n: 7 }, id: 'msg-2002' }),
+        post({ type: 'sms.sent', data: { n: 8 } }),
+      ]);
+      expect(mixed.map((r) => r.status)).toEqual([202, 409, 202]);
+      expect(mixed[0]!.body.id).toBe(b.body.id);
       expect(await deliveryTotal(t, me)).toBe(4);
     });
 

@@ -37,8 +37,9 @@ for (const backend of BACKENDS) {
       expectError(placeholder, 422, 'invalid', 'url');
       const added = await curl('POST', '/v1/webhooks', `{"url": "${receiver.url}/qxxx","api_user":"qq.com", "event":[1,3]}`);
       expect(added.status).toBe(200);
-      expect(added.body).toEqual({ result: [{ url: `${receiver.url}/qxxx`, event: [1, 3], api_user: 'qq.com', id: expect.stringMatching(/^cb_/) }] });
-      const id = added.body.result[0].id as string;
+      expect(added.body).toEqual({ result: [{ url: `${receiver.url}/qxxx`, event: [1, 3], api_user: 'qq.com', id: expect.any(Number) }] });
+      const id = added.body.result[0].id as number;
+      expect(Number.isInteger(id)).toBe(true);
       // Two more: one for api user abcd, one for every api user and every event.
       const abcd = await curl('POST', '/v1/webhooks', `{"url": "${receiver.url}/abcd","api_user":"abcd", "event":[11]}`);
       expect(abcd.body.result[0]).toMatchObject({ api_user: 'abcd', event: [11] });
@@ -56,19 +57,19 @@ for (const backend of BACKENDS) {
       expect((await curl('GET', '/v1/webhooks?limit=0')).body).toEqual({ result: [], count: 0, total: 3 });
 
       // They are ordinary callbacks of format engagelab-email.
-      const cb = await t.api('GET', `/v1/callbacks/${id}`, undefined, { auth: DOC_AUTH });
-      expect(cb.body).toMatchObject({ format: 'engagelab-email', url: `${receiver.url}/qxxx`, events: ['email.delivered', 'email.spam_report'], api_user: 'qq.com' });
+      const cb = (await t.api('GET', '/v1/callbacks?format=engagelab-email', undefined, { auth: DOC_AUTH })).body.data[0];
+      expect(cb).toMatchObject({ format: 'engagelab-email', url: `${receiver.url}/qxxx`, events: ['email.delivered', 'email.spam_report'], api_user: 'qq.com' });
 
       // Modify — the document's example is a POST with only url: other fields unchanged.
-      const mod = await curl('POST', `/v1/webhooks/${id}`, '{"url": "http://example2.com"}');
+      const mod = await curl('POST', `/v1/webhooks/${id}`, '{"url": "http://qxxx.com"}');
       expect(mod).toEqual({ status: 200, body: { count: 1 } });
       let after = (await curl('GET', '/v1/webhooks?api_user=qq.com')).body.result[0];
-      expect(after).toEqual({ url: 'http://example2.com/', event: [1, 3], api_user: 'qq.com', id });
+      expect(after).toEqual({ url: 'http://qxxx.com', event: [1, 3], api_user: 'qq.com', id });
       // PUT, as the document's method table says.
       const put = await curl('PUT', `/v1/webhooks/${id}`, '{"event": [4, 5]}');
       expect(put).toEqual({ status: 200, body: { count: 1 } });
       after = (await curl('GET', '/v1/webhooks?api_user=qq.com')).body.result[0];
-      expect(after).toEqual({ url: 'http://example2.com/', event: [4, 5], api_user: 'qq.com', id });
+      expect(after).toEqual({ url: 'http://qxxx.com', event: [4, 5], api_user: 'qq.com', id });
 
       // Delete — the curl example's path (/v1/webhooks/{id}) and the URL line's (/webhooks/{id}).
       expect(await curl('DELETE', `/v1/webhooks/${id}`)).toEqual({ status: 200, body: { count: 1 } });
@@ -77,6 +78,48 @@ for (const backend of BACKENDS) {
       expectError(await curl('DELETE', `/v1/webhooks/${id}`), 404, 'not_found');
       expectError(await curl('DELETE', '/webhooks/1111111'), 404, 'not_found');
       expectError(await curl('POST', '/v1/webhooks/1111111', '{"url": "http://example2.com"}'), 404, 'not_found');
+    });
+
+    it('answers integer ids, taken back by PUT, POST and DELETE, within the account only; the URL comes back as sent', async () => {
+      const { t, receiver } = h;
+      const me = await t.newTenant('webhooks-ids');
+      const other = await t.newTenant('webhooks-ids-other');
+      const at = (m: string, u: string, d?: string, auth = me.auth) => curl(m, u, d, auth);
+      const a = (await at('POST', '/v1/webhooks', `{"url": "${receiver.url}/a?x=1", "event": [1]}`)).body.result[0];
+      const b = (await at('POST', '/v1/webhooks', `{"url": "${receiver.url}/b"}`)).body.result[0];
+      expect(a.url).toBe(`${receiver.url}/a?x=1`);
+      expect([typeof a.id, typeof b.id]).toEqual(['number', 'number']);
+      expect(b.id).toBeGreaterThan(a.id);
+      // The bare host the document uses is not given a trailing slash, on add, modify and query.
+      const bare = (await at('POST', '/v1/webhooks', '{"url": "http://qxxx.com"}')).body.result[0];
+      expect(bare.url).toBe('http://qxxx.com');
+      expect(await at('PUT', `/v1/webhooks/${a.id}`, '{"url": "http://Example2.com", "event": [3]}')).toEqual({ status: 200, body: { count: 1 } });
+      const list = (await at('GET', '/v1/webhooks')).body.result as { id: number; url: string; event: number[] }[];
+      expect(list.map((w) => [w.id, w.url])).toEqual([
+        [a.id, 'http://Example2.com'],
+        [b.id, `${receiver.url}/b`],
+        [bare.id, 'http://qxxx.com'],
+      ]);
+      expect(list[0]!.event).toEqual([3]);
+      expect(await at('POST', `/v1/webhooks/${b.id}`, '{"event": [4]}')).toEqual({ status: 200, body: { count: 1 } });
+      // Another tenant's integer id is unknown to every method; so are ids never given.
+      expectError(await at('PUT', `/v1/webhooks/${a.id}`, '{"event": [1]}', other.auth), 404, 'not_found');
+      expectError(await at('DELETE', `/v1/webhooks/${a.id}`, undefined, other.auth), 404, 'not_found');
+      expectError(await at('DELETE', `/webhooks/${a.id}`, undefined, other.auth), 404, 'not_found');
+      expectError(await at('PUT', '/v1/webhooks/999999999', '{"event": [1]}'), 404, 'not_found');
+      // A callback of this format made through /v1/callbacks gets an id when first shown, the same after.
+      await t.api('POST', '/v1/callbacks', { title: 'c', url: `${receiver.url}/c`, format: 'engagelab-email' }, { auth: me.auth });
+      const shown = (await at('GET', '/v1/webhooks')).body.result as { id: number; url: string }[];
+      const c = shown.find((w) => w.url === `${receiver.url}/c`)!;
+      expect(c.id).toBeGreaterThan(bare.id);
+      expect((await at('GET', '/v1/webhooks')).body.result.map((w: { id: number }) => w.id)).toEqual(shown.map((w) => w.id));
+      // Deleted by its integer id (both paths); the id is not given again.
+      expect(await at('DELETE', `/v1/webhooks/${a.id}`)).toEqual({ status: 200, body: { count: 1 } });
+      expect(await at('DELETE', `/webhooks/${c.id}`)).toEqual({ status: 200, body: { count: 1 } });
+      expectError(await at('PUT', `/v1/webhooks/${a.id}`, '{"event": [1]}'), 404, 'not_found');
+      const d = (await at('POST', '/v1/webhooks', `{"url": "${receiver.url}/d"}`)).body.result[0];
+      expect(d.id).toBeGreaterThan(c.id);
+      expect((await at('GET', '/v1/webhooks')).body.result.map((w: { id: number }) => w.id)).toEqual([b.id, bare.id, d.id]);
     });
 
     it('refuses bad offsets, limits, codes, URLs, unknown api users and fields; answers 401 without credentials', async () => {

@@ -209,7 +209,9 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
     if (mod.httpsOnly && res.url.protocol !== 'https:' && !(allowPrivate && isPrivateHost(res.url.hostname))) {
       throw invalid(field, `${format} callbacks require an https URL (plain http only to loopback/private hosts with RELAY_ALLOW_PRIVATE_NETWORKS=1)`);
     }
-    return res.url.toString();
+    // Kept as sent (clients compare what they read back with what they wrote), unless parsing had to
+    // drop whitespace or control characters from it.
+    return /^[^\s\u0000-\u001f\u007f]+$/.test(url) ? url : res.url.toString();
   };
   // URL checks (refresh, Whispir's check on create) are sent from the API process.
   let sender: HttpSender | undefined;

@@ -37,10 +37,10 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
           tags,
           summary: 'Publish one event',
           description:
-            'Stored durably with one delivery per matching callback before the 202. The same `Idempotency-Key` header (or event `id`) within 24 h returns the original id and stores nothing.',
+            'Stored durably with one delivery per matching callback before the 202. The same `Idempotency-Key` header (or event `id`) within 24 h returns the original id and stores nothing; the key reused with another request is 409 conflict.',
           headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
           body: EventIn,
-          response: { 202: Type.Object({ id: Type.String() }), 422: ErrorBody },
+          response: { 202: Type.Object({ id: Type.String() }), 409: ErrorBody, 422: ErrorBody },
         },
       },
       async (req, reply) => {
@@ -59,7 +59,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
           summary: `Publish up to ${MAX_BATCH} events at once`,
           description: 'All or nothing: one invalid event refuses the whole batch, naming it. Each event `id` is its idempotency key.',
           body: Type.Object({ events: Type.Array(EventIn, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
-          response: { 202: Type.Object({ ids: Type.Array(Type.String()) }), 422: ErrorBody },
+          response: { 202: Type.Object({ ids: Type.Array(Type.String()) }), 409: ErrorBody, 422: ErrorBody },
         },
       },
       async (req, reply) => {

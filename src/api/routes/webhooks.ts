@@ -5,6 +5,7 @@ import { invalid, notFound } from '../../errors.js';
 import { eventTypeByCode, eventTypeByName } from '../../catalogue/event-types.js';
 import { ENGAGELAB_EMAIL_EVENTS } from '../../formats/engagelab-email.js';
 import { listCallbacks } from '../../store/callbacks.js';
+import { deleteWebhookId, findCallbackIdByWebhookId, findWebhookIds, insertWebhookIds } from '../../store/webhook-ids.js';
 import type { CallbackRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
 import { callbackOps } from './callbacks.js';
@@ -13,8 +14,8 @@ import { ErrorBody, Offset } from './common.js';
 /**
  * The EngageLab e-mail WebHooks API (reference/engagelab-email-webhooks-api.txt): `/v1/webhooks` to
  * list, add, modify and delete the callbacks of format `engagelab-email`, with EngageLab's numeric
- * event codes. These are ordinary callbacks, also visible in /v1/callbacks; `id` is the callback's
- * id (`cb_…`), a string (see docs/formats/engagelab-email.md).
+ * event codes. These are ordinary callbacks, also visible in /v1/callbacks. `id` is an integer, as
+ * in the document's answers (store/webhook-ids.ts); the callback's own id (`cb_…`) is accepted too.
  */
 const EMAIL_CODES = Object.keys(ENGAGELAB_EMAIL_EVENTS)
   .map((name) => eventTypeByName(name)!.code)
@@ -24,7 +25,7 @@ const Webhook = Type.Object({
   url: Type.String(),
   event: Type.Array(Type.Integer()),
   api_user: Type.Union([Type.String(), Type.Null()], { description: 'null: every api user of the account' }),
-  id: Type.String({ description: 'the callback id (cb_…)' }),
+  id: Type.Integer({ description: "the webhook's id (the callback's own id, cb_…, is accepted too in paths)" }),
 });
 
 const Codes = Type.Array(Type.Integer(), { maxItems: 100, description: `event codes (${EMAIL_CODES.join(', ')}); absent or empty: every event` });
@@ -36,16 +37,16 @@ const ModifyBody = Type.Object(
   { url: Type.Optional(Url), api_user: Type.Optional(Type.Union([ApiUser, Type.Null()])), event: Type.Optional(Codes) },
   { additionalProperties: false },
 );
-const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const IdParams = Type.Object({ id: Type.String({ maxLength: 100, description: "the webhook's integer id (or its callback's id, cb_…)" }) });
 const Count = Type.Object({ count: Type.Integer() });
 
-function webhookJson(row: CallbackRow) {
+function webhookJson(row: CallbackRow, id: number) {
   const names = JSON.parse(row.events) as string[];
   return {
     url: row.url,
     event: names.map((n) => eventTypeByName(n)?.code ?? 0).filter((c) => c > 0),
     api_user: row.api_user,
-    id: row.id,
+    id,
   };
 }
 
@@ -62,6 +63,34 @@ const ignoreEmptyJson = async (req: { method: string; headers: Record<string, st
   }
 };
 
+/** A path id: the integer the API answers with, or (as before) the callback's own id. */
+const WEBHOOK_ID = /^[1-9][0-9]{0,14}$/;
+
+/** The webhook ids of these callbacks, giving one to those shown for the first time. */
+async function webhookIds(deps: AppDeps, accountId: string, rows: readonly CallbackRow[]): Promise<Map<string, number>> {
+  const { db, caps } = deps.store;
+  const ids = await findWebhookIds(db, caps, accountId, rows.map((r) => r.id));
+  const missing = rows.filter((r) => !ids.has(r.id)).map((r) => r.id);
+  if (missing.length === 0) return ids;
+  await insertWebhookIds(db, accountId, missing);
+  return findWebhookIds(db, caps, accountId, rows.map((r) => r.id));
+}
+
+/** Loads the engagelab-email callback a path id names in the account, or 404. */
+async function loadWebhook(deps: AppDeps, ops: ReturnType<typeof callbackOps>, accountId: string, id: string): Promise<CallbackRow> {
+  const callbackId = WEBHOOK_ID.test(id) ? await findCallbackIdByWebhookId(deps.store.db, accountId, Number(id)) : id;
+  const row = callbackId === undefined ? undefined : await ops.load(accountId, callbackId).catch(() => undefined);
+  if (!row || row.format !== 'engagelab-email') throw notFound(`webhook ${id}`);
+  return row;
+}
+
+/** Deletes a webhook: its callback, then its id. */
+async function removeWebhook(deps: AppDeps, ops: ReturnType<typeof callbackOps>, accountId: string, row: CallbackRow): Promise<{ count: number }> {
+  await ops.remove(accountId, row.id);
+  await deleteWebhookId(deps.store.db, row.id);
+  return { count: 1 };
+}
+
 /** The routes under /v1 (GET, POST, PUT and POST-for-modify, DELETE). */
 export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
@@ -70,11 +99,7 @@ export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
     const tags = ['webhooks (EngageLab e-mail)'];
     app.addHook('onRequest', ignoreEmptyJson);
 
-    const load = async (accountId: string, id: string) => {
-      const row = await ops.load(accountId, id).catch(() => undefined);
-      if (!row || row.format !== 'engagelab-email') throw notFound(`webhook ${id}`);
-      return row;
-    };
+    const load = (accountId: string, id: string) => loadWebhook(deps, ops, accountId, id);
 
     app.get(
       '/webhooks',
@@ -102,7 +127,8 @@ export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
           q.offset,
           q.limit,
         );
-        return { result: rows.map(webhookJson), count: rows.length, total };
+        const ids = await webhookIds(deps, req.principal.accountId, rows);
+        return { result: rows.map((r) => webhookJson(r, ids.get(r.id)!)), count: rows.length, total };
       },
     );
 
@@ -118,7 +144,8 @@ export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
           events: b.event && b.event.length > 0 ? checkCodes(b.event) : [],
           ...(b.api_user !== undefined ? { api_user: b.api_user } : {}),
         });
-        return { result: [webhookJson(row)] };
+        const ids = await webhookIds(deps, req.principal.accountId, [row]);
+        return { result: [webhookJson(row, ids.get(row.id)!)] };
       },
     );
 
@@ -141,9 +168,7 @@ export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.delete('/webhooks/:id', { schema: { tags, summary: 'Delete a webhook', params: IdParams, response: { 200: Count, 404: ErrorBody } } }, async (req) => {
       const accountId = req.principal.accountId;
-      const row = await load(accountId, req.params.id);
-      await ops.remove(accountId, row.id);
-      return { count: 1 };
+      return removeWebhook(deps, ops, accountId, await load(accountId, req.params.id));
     });
   };
 }
@@ -159,10 +184,7 @@ export function webhookRootRoutes(deps: AppDeps): FastifyPluginAsync {
       { schema: { tags: ['webhooks (EngageLab e-mail)'], summary: 'Delete a webhook (path without /v1, as in the EngageLab document)', params: IdParams, response: { 200: Count } } },
       async (req) => {
         const accountId = req.principal.accountId;
-        const row = await ops.load(accountId, req.params.id).catch(() => undefined);
-        if (!row || row.format !== 'engagelab-email') throw notFound(`webhook ${req.params.id}`);
-        await ops.remove(accountId, row.id);
-        return { count: 1 };
+        return removeWebhook(deps, ops, accountId, await loadWebhook(deps, ops, accountId, req.params.id));
       },
     );
   };
