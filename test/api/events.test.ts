@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
       expect(Object.keys(res.body)).toEqual(['id']);
       expect(res.body.id).toMatch(/^evt_/);
 
-      await receiver.waitFor((r) => r.some((x) => x.path === path), 10_000, 'the delivery');
+      await receiver.waitFor((r) => r.some((x) => x.path === path), undefined, 'the delivery');
       expect(received()).toHaveLength(1);
       expect(received()[0]!.headers['webhook-id']).toBe(res.body.id);
 
@@ -338,7 +338,7 @@ for (const backend of BACKENDS) {
       expect(await cbs(fromMain.body.id)).toEqual([everyone.id]);
       expect(await cbs(fromSecond.body.id)).toEqual([everyone.id, onlySecond.id].sort());
 
-      await receiver.waitFor((r) => r.filter((x) => x.path.startsWith('/scope-')).length >= 3, 10_000, 'three deliveries');
+      await receiver.waitFor((r) => r.filter((x) => x.path.startsWith('/scope-')).length >= 3, undefined, 'three deliveries');
       const toSecond = receiver.received.filter((r) => r.path === '/scope-second').map((r) => r.headers['webhook-id']);
       expect(toSecond).toEqual([fromSecond.body.id]);
 

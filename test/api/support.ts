@@ -61,7 +61,7 @@ export function expectError(res: { status: number; body: any }, status: number, 
 }
 
 /** Polls `probe` until it returns a truthy value; resolves with it. */
-export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -72,7 +72,7 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | null | f
 }
 
 /** Waits until the delivery reaches `state` (as seen through the API); returns it with its attempts. */
-export async function waitForDelivery(t: TestRelay, auth: string, id: number, state: string, timeoutMs = 10_000): Promise<any> {
+export async function waitForDelivery(t: TestRelay, auth: string, id: number, state: string, timeoutMs = 20_000): Promise<any> {
   return waitUntil(
     async () => {
       const r = await t.api('GET', `/v1/deliveries/${id}`, undefined, { auth });

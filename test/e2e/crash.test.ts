@@ -16,7 +16,8 @@ const TOTAL = 3000;
 const CONCURRENCY = 16;
 
 for (const backend of BACKENDS) {
-describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`, () => {
+// Two server starts and 3,000 events: on a busy machine this takes well over vitest's default 30 s.
+describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`, { timeout: 180_000 }, () => {
   let databaseUrl: string;
   let drop: (() => Promise<void>) | undefined;
   let receiver: TestReceiver;
@@ -36,8 +37,9 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
 
   function startServer(): Promise<RelayProcess> {
     return processes.start(databaseUrl, {
-      // SQLite keeps the default 30 s: the restart must take the leases back at once, not when they end.
-      ...(backend.name === 'postgres' ? { RELAY_LEASE: '2s' } : {}),
+      // SQLite: an hour, so only the restart taking the leases back at once delivers them in time.
+      // PostgreSQL: 2 s, taken over when they end.
+      RELAY_LEASE: backend.name === 'postgres' ? '2s' : '1h',
       RELAY_SWEEP_INTERVAL: '250ms',
       RELAY_RETRY_SCHEDULE: '0s,100ms,200ms,500ms,1s,1s,1s,1s,1s,1s',
       // A small cap keeps a backlog, so the killed process holds claimed deliveries it never sent
@@ -62,7 +64,7 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
     let ackedAtKill = 0;
     const streaming = processes.stream(first, next, acked, () => killed, CONCURRENCY);
     // Kill while the receiver has seen some of the events, with deliveries (and ingest) in flight.
-    await receiver.waitFor((r) => r.length >= 300 && acked.size > new Set(r.map(webhookId)).size + 10, 15_000, 'the first deliveries');
+    await receiver.waitFor((r) => r.length >= 300 && acked.size > new Set(r.map(webhookId)).size + 10, 60_000, 'the first deliveries');
     seenAtKill = new Set(receiver.received.map(webhookId)).size;
     ackedAtKill = acked.size;
     killed = true;
@@ -75,7 +77,6 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
     expect(index, 'still streaming when killed').toBeLessThan(TOTAL);
 
     // Restart on the same database, and send the rest of the events to it.
-    const restartedAt = Date.now();
     const second = await startServer();
     await processes.stream(second, next, acked, () => false, CONCURRENCY);
     expect(index).toBe(TOTAL);
@@ -86,16 +87,13 @@ describe.skipIf(!backend.available)(`crash safety (kill -9) on ${backend.name}`,
       return [...acked].filter((id) => !seen.has(id));
     };
     try {
-      await receiver.waitFor(() => missing().length === 0, 20_000, 'every acknowledged event');
+      await receiver.waitFor(() => missing().length === 0, 60_000, 'every acknowledged event');
     } catch (err) {
       throw new Error(
         `${missing().length} of ${acked.size} acknowledged events never reached the receiver ` +
           `(${ackedBeforeCrash} acknowledged before the kill, ${seenAtKill} seen at the kill): ${(err as Error).message}\n${second.output()}`,
       );
     }
-    // Leases held by the killed process were taken back at once (SQLite) or when their 2 s ended
-    // (PostgreSQL), not after the default 30 s lease.
-    expect(Date.now() - restartedAt).toBeLessThan(15_000);
     const seenIds = new Set(receiver.received.map(webhookId));
     for (const id of acked) expect(seenIds.has(id)).toBe(true);
   });

@@ -142,7 +142,7 @@ for (const backend of BACKENDS) {
       // The next start takes the handed-back deliveries at once.
       receiver.behaviour = (_req, res) => res.end('ok');
       const restarted = await relayOn(url);
-      await receiver.waitFor((r) => ids.every((id) => receivedFor(r, id).length > 0), 10_000, 'the other six');
+      await receiver.waitFor((r) => ids.every((id) => receivedFor(r, id).length > 0), undefined, 'the other six');
       for (const id of ids) expect(receivedFor(receiver.received, id)).toHaveLength(1);
       for (const id of ids) expect((await waitForDelivery(restarted, id)).state).toBe('delivered');
     });
@@ -194,7 +194,7 @@ for (const backend of BACKENDS) {
       await createCallback(t, { title: 'a', url: receiver.url });
       await createCallback(t, { title: 'b', url: receiver.url });
       const first = await postEvent(t, { type: 'sms.delivered', data: { first: true } });
-      await receiver.waitFor((r) => receivedFor(r, first).length === 2, 10_000, 'the first event at both callbacks');
+      await receiver.waitFor((r) => receivedFor(r, first).length === 2, undefined, 'the first event at both callbacks');
       // Held until the end: the four in flight stay in flight while the test looks at the claims.
       let active = 0;
       let most = 0;

@@ -12,7 +12,7 @@ export async function waitUntil<T>(
   check: () => T | Promise<T>,
   opts: { timeoutMs?: number; everyMs?: number; what?: string } = {},
 ): Promise<NonNullable<T>> {
-  const { timeoutMs = 10_000, everyMs = 25, what = 'condition' } = opts;
+  const { timeoutMs = 20_000, everyMs = 25, what = 'condition' } = opts;
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
@@ -93,7 +93,7 @@ export async function waitForDelivery(
       const one = list[0];
       return one && pred(one) ? one : undefined;
     },
-    { timeoutMs: opts.timeoutMs ?? 10_000, what: opts.what ?? `delivery of ${eventId}` },
+    { timeoutMs: opts.timeoutMs ?? 20_000, what: opts.what ?? `delivery of ${eventId}` },
   );
   return readDelivery(t, d.id, opts.auth);
 }

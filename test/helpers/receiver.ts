@@ -69,7 +69,7 @@ export class TestReceiver {
   }
 
   /** Resolves once `pred` holds over what was received; rejects after `timeoutMs`. */
-  waitFor(pred: (received: Received[]) => boolean, timeoutMs = 10_000, what = 'requests'): Promise<void> {
+  waitFor(pred: (received: Received[]) => boolean, timeoutMs = 20_000, what = 'requests'): Promise<void> {
     if (pred(this.received)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${this.received.length} requests`)), timeoutMs);
@@ -83,7 +83,7 @@ export class TestReceiver {
     });
   }
 
-  waitForCount(n: number, timeoutMs = 10_000): Promise<void> {
+  waitForCount(n: number, timeoutMs = 20_000): Promise<void> {
     return this.waitFor((r) => r.length >= n, timeoutMs, `${n} requests`);
   }
 
