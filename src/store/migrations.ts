@@ -295,6 +295,7 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .addColumn('address', 'text', (c) => c.notNull())
           .addColumn('address_secret', 'integer', (c) => c.notNull())
           .addColumn('secret', 'text')
+          .addColumn('position', 'integer', (c) => c.notNull())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('notice_targets_owner').on('notice_targets').columns(['owner', 'owner_id']).execute();
@@ -314,8 +315,9 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         for (const src of sources) {
           const rows = await db.selectFrom(src.table).selectAll().execute();
           const targets = rows.flatMap((row: Record<string, unknown>) =>
-            Object.entries(src.columns).flatMap(([column, channel]) =>
-              lists(row[column]).map((address) => ({
+            Object.entries(src.columns)
+              .flatMap(([column, channel]) => lists(row[column]).map((address) => ({ channel, address })))
+              .map(({ channel, address }, position) => ({
                 id: newId('ntg'),
                 account_id: row.account_id,
                 owner: src.owner,
@@ -324,9 +326,9 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
                 address,
                 address_secret: 0,
                 secret: null,
+                position,
                 created_at: Number(row.updated_at ?? 0),
               })),
-            ),
           );
           for (let i = 0; i < targets.length; i += 500) await db.insertInto('notice_targets').values(targets.slice(i, i + 500)).execute();
           // One column dropped per statement: SQLite takes no list.

@@ -221,6 +221,8 @@ export interface NoticeTargetsTable {
   address_secret: number;
   /** A per-target secret made by the channel (the webhook channel's whsec_ signing secret); sealed at rest. */
   secret: string | null;
+  /** Order of the owner's targets, as they were given. */
+  position: number;
   created_at: number;
 }
 

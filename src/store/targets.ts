@@ -5,9 +5,9 @@ import { openNoticeTarget, sealNoticeTarget } from './sealing.js';
 /** Who a notice target belongs to: a callback (its failure notices), an account (the defaults) or an alert rule. */
 export type TargetOwner = 'callback' | 'account' | 'alert_rule';
 
-/** An owner's targets, oldest first, secrets opened. */
+/** An owner's targets in their order, secrets opened. */
 export async function listNoticeTargets(db: Db, owner: TargetOwner, ownerId: string): Promise<NoticeTargetRow[]> {
-  const rows = await db.selectFrom('notice_targets').selectAll().where('owner', '=', owner).where('owner_id', '=', ownerId).orderBy('created_at').orderBy('id').execute();
+  const rows = await db.selectFrom('notice_targets').selectAll().where('owner', '=', owner).where('owner_id', '=', ownerId).orderBy('position').execute();
   return rows.map(openNoticeTarget);
 }
 
@@ -17,30 +17,15 @@ export async function findNoticeTarget(db: Db, accountId: string, id: string): P
 }
 
 /**
- * Replaces an owner's targets of the given channels (every channel: `channels` undefined) with `rows`,
- * in one transaction. Rows are sealed here, so a refused secret changes nothing.
+ * Replaces an owner's targets with `rows` (numbered in their order), in one transaction. Rows are
+ * sealed first, so a refused secret changes nothing.
  */
-export async function replaceNoticeTargets(
-  db: Db,
-  owner: TargetOwner,
-  ownerId: string,
-  channels: readonly string[] | undefined,
-  rows: NoticeTargetRow[],
-): Promise<void> {
-  const sealed = rows.map((r) => sealNoticeTarget(r));
+export async function replaceNoticeTargets(db: Db, owner: TargetOwner, ownerId: string, rows: NoticeTargetRow[]): Promise<void> {
+  const sealed = rows.map((r, position) => sealNoticeTarget({ ...r, position }));
   await db.transaction().execute(async (trx) => {
-    let del = trx.deleteFrom('notice_targets').where('owner', '=', owner).where('owner_id', '=', ownerId);
-    if (channels !== undefined) {
-      if (channels.length === 0) return insertTargets(trx, sealed);
-      del = del.where('channel', 'in', channels);
-    }
-    await del.execute();
-    await insertTargets(trx, sealed);
+    await trx.deleteFrom('notice_targets').where('owner', '=', owner).where('owner_id', '=', ownerId).execute();
+    if (sealed.length > 0) await trx.insertInto('notice_targets').values(sealed).execute();
   });
-}
-
-async function insertTargets(db: Db, rows: NoticeTargetRow[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('notice_targets').values(rows).execute();
 }
 
 /** When the callback or alert rule goes, so do its targets. */

@@ -108,7 +108,7 @@ export function alertRoutes(deps: AppDeps): FastifyPluginAsync {
       };
       const plan = planTargets(b, [], { accountId: row.account_id, owner: 'alert_rule', ownerId: row.id }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: true })!;
       await insertAlertRule(db, row);
-      await replaceNoticeTargets(db, 'alert_rule', row.id, plan.channels, plan.rows);
+      await replaceNoticeTargets(db, 'alert_rule', row.id, plan.rows);
       changed(row.account_id);
       return reply.code(201).send(ruleJson(row, plan.rows, plan.fresh));
     });
@@ -144,7 +144,7 @@ export function alertRoutes(deps: AppDeps): FastifyPluginAsync {
           ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
           updated_at: now,
         });
-        if (plan) await replaceNoticeTargets(db, 'alert_rule', current.id, plan.channels, plan.rows);
+        if (plan) await replaceNoticeTargets(db, 'alert_rule', current.id, plan.rows);
         changed(accountId);
         return ruleJson((await findAlertRule(db, accountId, current.id))!, await listNoticeTargets(db, 'alert_rule', current.id), plan?.fresh);
       },

@@ -158,7 +158,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
             deps.clock.now(),
           );
         }
-        if (plan) await replaceNoticeTargets(db, 'account', accountId, plan.channels, plan.rows);
+        if (plan) await replaceNoticeTargets(db, 'account', accountId, plan.rows);
         if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
         return accountJson(accountId, plan?.fresh);
       },
@@ -213,7 +213,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
         const current = await listNoticeTargets(db, 'callback', callbackId);
         const plan = planTargets(req.body, current, { accountId, owner: 'callback', ownerId: callbackId }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: true })!;
         await upsertCallbackNotifications(db, { callback_id: callbackId, account_id: accountId, telegram_bot_token: req.body.telegram_bot_token, updated_at: now });
-        await replaceNoticeTargets(db, 'callback', callbackId, plan.channels, plan.rows);
+        await replaceNoticeTargets(db, 'callback', callbackId, plan.rows);
         return notificationsJson(accountId, callbackId, plan.fresh);
       },
     );

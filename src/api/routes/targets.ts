@@ -38,8 +38,7 @@ export interface TargetsGiven {
 }
 
 export interface TargetsPlan {
-  /** The channels whose targets `rows` replace; undefined: all. */
-  channels: string[] | undefined;
+  /** Every target of the owner, in order. */
   rows: NoticeTargetRow[];
   /** Ids of targets made now whose secret the answer shows once. */
   fresh: Set<string>;
@@ -48,7 +47,7 @@ export interface TargetsPlan {
 /**
  * The targets a request sets, validated by each channel's rule (422 naming the field) before anything
  * is written. `targets` replaces every target; without it, `emails` / `telegram_chat_ids` replace
- * their own channel's. A target already stored keeps its id and secret.
+ * their own channel's. A target already stored keeps its id and secret. Undefined: nothing to change.
  */
 export function planTargets(
   given: TargetsGiven,
@@ -76,7 +75,8 @@ export function planTargets(
     });
   }
   if (!opts.replaceAll && given.targets === undefined && channels.size === 0) return undefined;
-  const rows: NoticeTargetRow[] = [];
+  // Without `targets`, the channels not named keep their targets, first, in their order.
+  const rows: NoticeTargetRow[] = opts.replaceAll || given.targets !== undefined ? [] : current.filter((c) => !channels.has(c.channel));
   const fresh = new Set<string>();
   const seen = new Set<string>();
   for (const w of wanted) {
@@ -98,12 +98,13 @@ export function planTargets(
       address: w.address,
       address_secret: channel.secretAddress ? 1 : 0,
       secret: channel.newSecret ? channel.newSecret() : null,
+      position: rows.length,
       created_at: opts.now,
     };
     if (row.secret !== null) fresh.add(row.id);
     rows.push(row);
   }
-  return { channels: opts.replaceAll || given.targets !== undefined ? undefined : [...channels], rows, fresh };
+  return { rows, fresh };
 }
 
 /** Targets as answers show them: secret addresses redacted, a secret only where just made. */
