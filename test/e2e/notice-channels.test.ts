@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { BACKENDS } from '../helpers/backends.js';
 import { TestReceiver, type Received } from '../helpers/receiver.js';
@@ -32,6 +34,14 @@ for (const backend of BACKENDS) {
         res.end('down');
       };
     };
+    // Every log line of the relay, at debug level: a secret address must appear in none.
+    const logLines: string[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
     let seq = 0;
     const tenant = async (label: string) => (await t.newTenant(`${label}-${backend.name}-${process.pid}-${++seq}`)).auth;
 
@@ -39,7 +49,7 @@ for (const backend of BACKENDS) {
       smtp = await new TestSmtpServer().start();
       const db = await backend.create();
       drop = db.drop;
-      t = await startTestRelay(db.url, { circuitFailures: 0, shutdownTimeoutMs: 1000, env: { RELAY_SMTP_URL: smtp.url } });
+      t = await startTestRelay(db.url, { circuitFailures: 0, shutdownTimeoutMs: 1000, env: { RELAY_SMTP_URL: smtp.url } }, { log: pino({ level: 'debug' }, logStream) });
     });
     afterAll(async () => {
       for (const r of receivers) await r.close();
@@ -146,6 +156,10 @@ for (const backend of BACKENDS) {
       expect(n.error).toContain('HTTP 404');
       expect(JSON.stringify(notices.body)).not.toContain(SLACK_PATH);
       expect(JSON.stringify(notices.body)).not.toContain('slack-s3cret');
+      // Logged as not delivered, with the reason and without the URL.
+      const logged = logLines.filter((l) => l.includes('notice not delivered') && l.includes(cb.id));
+      expect(logged.some((l) => l.includes('"channel":"slack"') && l.includes('HTTP 404'))).toBe(true);
+      expect(logLines.join('')).not.toContain('slack-s3cret');
     });
 
     it('targets are checked by their channel’s rule: 422 naming the field, nothing changed', async ({ expect }) => {
