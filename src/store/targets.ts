@@ -17,15 +17,13 @@ export async function findNoticeTarget(db: Db, accountId: string, id: string): P
 }
 
 /**
- * Replaces an owner's targets with `rows` (numbered in their order), in one transaction. Rows are
- * sealed first, so a refused secret changes nothing.
+ * Replaces an owner's targets with `rows` (numbered in their order). Rows are sealed first, so a
+ * refused secret changes nothing; run it in the transaction that changes the owner.
  */
 export async function replaceNoticeTargets(db: Db, owner: TargetOwner, ownerId: string, rows: NoticeTargetRow[]): Promise<void> {
   const sealed = rows.map((r, position) => sealNoticeTarget({ ...r, position }));
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('notice_targets').where('owner', '=', owner).where('owner_id', '=', ownerId).execute();
-    if (sealed.length > 0) await trx.insertInto('notice_targets').values(sealed).execute();
-  });
+  await deleteNoticeTargets(db, owner, ownerId);
+  if (sealed.length > 0) await db.insertInto('notice_targets').values(sealed).execute();
 }
 
 /** When the callback or alert rule goes, so do its targets. */

@@ -107,8 +107,10 @@ export function alertRoutes(deps: AppDeps): FastifyPluginAsync {
         updated_at: now,
       };
       const plan = planTargets(b, [], { accountId: row.account_id, owner: 'alert_rule', ownerId: row.id }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: true })!;
-      await insertAlertRule(db, row);
-      await replaceNoticeTargets(db, 'alert_rule', row.id, plan.rows);
+      await db.transaction().execute(async (trx) => {
+        await insertAlertRule(trx, row);
+        await replaceNoticeTargets(trx, 'alert_rule', row.id, plan.rows);
+      });
       changed(row.account_id);
       return reply.code(201).send(ruleJson(row, plan.rows, plan.fresh));
     });
@@ -134,25 +136,31 @@ export function alertRoutes(deps: AppDeps): FastifyPluginAsync {
         checkThreshold(b.kind ?? current.kind, b.threshold ?? current.threshold);
         const now = deps.clock.now();
         const plan = planTargets(b, await listNoticeTargets(db, 'alert_rule', current.id), { accountId, owner: 'alert_rule', ownerId: current.id }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: false });
-        await updateAlertRule(db, accountId, current.id, {
-          ...(b.kind !== undefined ? { kind: b.kind } : {}),
-          ...(b.threshold !== undefined ? { threshold: b.threshold } : {}),
-          ...(b.window !== undefined ? { window_ms: Math.round(b.window * 1000) } : {}),
-          ...(b.min_sent !== undefined ? { min_sent: b.min_sent } : {}),
-          ...(b.cooldown !== undefined ? { cooldown_ms: Math.round(b.cooldown * 1000) } : {}),
-          ...(b.emit_event !== undefined ? { emit_event: b.emit_event ? 1 : 0 } : {}),
-          ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
-          updated_at: now,
+        await db.transaction().execute(async (trx) => {
+          await updateAlertRule(trx, accountId, current.id, {
+            ...(b.kind !== undefined ? { kind: b.kind } : {}),
+            ...(b.threshold !== undefined ? { threshold: b.threshold } : {}),
+            ...(b.window !== undefined ? { window_ms: Math.round(b.window * 1000) } : {}),
+            ...(b.min_sent !== undefined ? { min_sent: b.min_sent } : {}),
+            ...(b.cooldown !== undefined ? { cooldown_ms: Math.round(b.cooldown * 1000) } : {}),
+            ...(b.emit_event !== undefined ? { emit_event: b.emit_event ? 1 : 0 } : {}),
+            ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
+            updated_at: now,
+          });
+          if (plan) await replaceNoticeTargets(trx, 'alert_rule', current.id, plan.rows);
         });
-        if (plan) await replaceNoticeTargets(db, 'alert_rule', current.id, plan.rows);
         changed(accountId);
         return ruleJson((await findAlertRule(db, accountId, current.id))!, await listNoticeTargets(db, 'alert_rule', current.id), plan?.fresh);
       },
     );
 
     app.delete('/alert-rules/:id', { schema: { tags, summary: 'Delete an alert rule', params: IdParams } }, async (req, reply) => {
-      if (!(await deleteAlertRule(db, req.principal.accountId, req.params.id))) throw notFound(`alert rule ${req.params.id}`);
-      await deleteNoticeTargets(db, 'alert_rule', req.params.id);
+      const deleted = await db.transaction().execute(async (trx) => {
+        const found = await deleteAlertRule(trx, req.principal.accountId, req.params.id);
+        if (found) await deleteNoticeTargets(trx, 'alert_rule', req.params.id);
+        return found;
+      });
+      if (!deleted) throw notFound(`alert rule ${req.params.id}`);
       changed(req.principal.accountId);
       return reply.code(204).send();
     });

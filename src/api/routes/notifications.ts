@@ -146,20 +146,22 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
         const now = deps.clock.now();
         // Targets are checked before anything is written, so a refused one changes nothing.
         const plan = planTargets(b, await listNoticeTargets(db, 'account', accountId), { accountId, owner: 'account', ownerId: accountId }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: false });
-        // The settings first: a bot token the store refuses (store/sealing.ts) then changes nothing.
-        if (b.telegram_bot_token !== undefined || b.retention_days !== undefined) {
-          await upsertAccountSettings(
-            db,
-            accountId,
-            {
-              ...(b.telegram_bot_token !== undefined ? { telegram_bot_token: b.telegram_bot_token } : {}),
-              ...(b.retention_days !== undefined ? { retention_days: b.retention_days } : {}),
-            },
-            deps.clock.now(),
-          );
-        }
-        if (plan) await replaceNoticeTargets(db, 'account', accountId, plan.rows);
-        if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
+        // One transaction: a bot token or target the store refuses (store/sealing.ts) changes nothing.
+        await db.transaction().execute(async (trx) => {
+          if (b.telegram_bot_token !== undefined || b.retention_days !== undefined) {
+            await upsertAccountSettings(
+              trx,
+              accountId,
+              {
+                ...(b.telegram_bot_token !== undefined ? { telegram_bot_token: b.telegram_bot_token } : {}),
+                ...(b.retention_days !== undefined ? { retention_days: b.retention_days } : {}),
+              },
+              now,
+            );
+          }
+          if (plan) await replaceNoticeTargets(trx, 'account', accountId, plan.rows);
+          if (b.admin_email !== undefined) await updateAccountAdminEmail(trx, accountId, b.admin_email);
+        });
         return accountJson(accountId, plan?.fresh);
       },
     );
@@ -212,8 +214,10 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
         const now = deps.clock.now();
         const current = await listNoticeTargets(db, 'callback', callbackId);
         const plan = planTargets(req.body, current, { accountId, owner: 'callback', ownerId: callbackId }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: true })!;
-        await upsertCallbackNotifications(db, { callback_id: callbackId, account_id: accountId, telegram_bot_token: req.body.telegram_bot_token, updated_at: now });
-        await replaceNoticeTargets(db, 'callback', callbackId, plan.rows);
+        await db.transaction().execute(async (trx) => {
+          await upsertCallbackNotifications(trx, { callback_id: callbackId, account_id: accountId, telegram_bot_token: req.body.telegram_bot_token, updated_at: now });
+          await replaceNoticeTargets(trx, 'callback', callbackId, plan.rows);
+        });
         return notificationsJson(accountId, callbackId, plan.fresh);
       },
     );
