@@ -28,6 +28,7 @@ import { webhookRootRoutes, webhookRoutes } from './routes/webhooks.js';
 import { whispirCallRoutes } from './routes/whispir-calls.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { alertRoutes } from './routes/alerts.js';
+import { noticeTargetRoutes } from './routes/targets.js';
 import { reportRoutes } from './routes/reports.js';
 import type { Notify } from '../notify/index.js';
 
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(formatRoutes());
       await v1.register(notificationRoutes(deps));
       await v1.register(alertRoutes(deps));
+      await v1.register(noticeTargetRoutes(deps));
       await v1.register(reportRoutes(deps));
       await v1.register(webhookRoutes(deps));
       await v1.register(whispirCallRoutes(deps));

@@ -156,7 +156,7 @@ export class AlertEvaluator {
       `The next alert of this rule comes after its cool-down of ${rule.cooldown_ms / 1000} s.`,
     ].join('\n');
     const notices = this.deps.notices;
-    const to = await notices.withAccountDefaults(rule.account_id, JSON.parse(rule.emails) as string[], JSON.parse(rule.telegram_chat_ids) as string[]);
+    const to = await notices.forOwner(rule.account_id, 'alert_rule', rule.id);
     await notices.send({ accountId: rule.account_id, callbackId: null, kind: 'alert', subject: `${SUBJECT_PREFIX} alert: ${title}`, text }, to);
     if (rule.emit_event === 1) await this.deps.events.emit(rule.account_id, `alert.${rule.kind}`, { ...data, rule_id: rule.id });
     return true;

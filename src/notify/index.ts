@@ -4,11 +4,12 @@ import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/db.js';
 import type { PipelineBus } from '../delivery/bus.js';
 import { CircuitBreaker } from '../delivery/circuit.js';
+import { HttpSender } from '../delivery/http.js';
 import type { CallbackGate } from '../delivery/gate.js';
 import type { EventInput, Principal } from '../ingest/ingest.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Job } from '../scheduler.js';
-import { smtpMailer, telegramClient, type Mailer } from './channels.js';
+import { smtpMailer, telegramClient, type Mailer } from './transports.js';
 import { NoticeSender } from './notices.js';
 import { AccountEvents } from './operational.js';
 import { FailureMonitor } from './failures.js';
@@ -45,7 +46,9 @@ export function createNotify(deps: NotifyDeps): Notify {
   const { config, store, registry, bus, clock } = deps;
   const log = deps.log.child({ component: 'notify' });
   const mailer: Mailer = smtpMailer(config.smtpUrl, config.smtpFrom);
-  const notices = new NoticeSender({ store, mailer, telegram: telegramClient(config.telegramApi), clock, log });
+  // Slack and webhook notices go through the same guarded client as deliveries (SSRF rules, no redirects).
+  const http = new HttpSender({ allowPrivate: config.allowPrivateNetworks, connectionsPerOrigin: 4 });
+  const notices = new NoticeSender({ store, mailer, telegram: telegramClient(config.telegramApi), http, clock, log });
   const events = new AccountEvents({ ingest: deps.ingest, registry, clock, log });
   const monitor = new FailureMonitor(
     { store, registry, bus, clock, log, notices, events },
@@ -80,6 +83,7 @@ export function createNotify(deps: NotifyDeps): Notify {
       for (const off of offs.splice(0)) off();
       await monitor.idle();
       mailer.close();
+      await http.close();
     },
   };
 }

@@ -125,8 +125,9 @@ export class ReportSender {
     }
     if (rows.size === 0) lines.push('No callbacks.');
     lines.push('', `Total: delivered ${totalDelivered}, failed ${totalFailed}.`);
-    const to_ = await notices.withAccountDefaults(account.account_id, JSON.parse(account.report_emails) as string[], []);
-    // Reports go by e-mail only (Kaleyra's): no Telegram chats.
+    // Reports go by e-mail only (Kaleyra's): no other channel.
+    const emails = (JSON.parse(account.report_emails) as string[]).map((address) => ({ channel: 'email', target: { id: 'report', address, secret: null } }));
+    const to_ = await notices.withAccountDefaults(account.account_id, emails, null, ['email']);
     const delivered = await notices.send(
       {
         accountId: account.account_id,
@@ -135,7 +136,7 @@ export class ReportSender {
         subject: `${SUBJECT_PREFIX} ${frequency} callback report ${day(from)}${frequency === 'daily' ? '' : ` to ${day(to - 1)}`}`,
         text: lines.join('\n'),
       },
-      { emails: to_.emails, chats: [] },
+      to_,
     );
     return delivered > 0;
   }

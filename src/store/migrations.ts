@@ -1,5 +1,6 @@
 import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 import type { Capabilities } from './capabilities.js';
+import { newId } from '../lib/ids.js';
 
 /** Percent of a deliveries page PostgreSQL fills with new rows (see 0005). */
 export const DELIVERIES_FILLFACTOR = 50;
@@ -278,6 +279,61 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .execute();
         // Events that never had a delivery are found by age; id orders events of the same millisecond.
         await db.schema.createIndex('events_account_created').on('events').columns(['account_id', 'created_at', 'id']).execute();
+      },
+    },
+    // 0007: notice targets are rows (channel, address), not a column per channel, so a new channel
+    // (Slack, webhook) needs no migration; the e-mail and Telegram targets stored so far are moved in.
+    '0007_notice_targets': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('notice_targets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('owner_id', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('address_secret', 'integer', (c) => c.notNull())
+          .addColumn('secret', 'text')
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('notice_targets_owner').on('notice_targets').columns(['owner', 'owner_id']).execute();
+        const lists = (json: unknown): string[] => {
+          try {
+            const v = JSON.parse(String(json)) as unknown;
+            return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+          } catch {
+            return [];
+          }
+        };
+        const sources = [
+          { table: 'callback_notifications', owner: 'callback', key: 'callback_id', columns: { emails: 'email', telegram_chat_ids: 'telegram' } },
+          { table: 'account_settings', owner: 'account', key: 'account_id', columns: { telegram_chat_ids: 'telegram' } },
+          { table: 'alert_rules', owner: 'alert_rule', key: 'id', columns: { emails: 'email', telegram_chat_ids: 'telegram' } },
+        ] as const;
+        for (const src of sources) {
+          const rows = await db.selectFrom(src.table).selectAll().execute();
+          const targets = rows.flatMap((row: Record<string, unknown>) =>
+            Object.entries(src.columns)
+              .flatMap(([column, channel]) => lists(row[column]).map((address) => ({ channel, address })))
+              .map(({ channel, address }, position) => ({
+                id: newId('ntg'),
+                account_id: row.account_id,
+                owner: src.owner,
+                owner_id: row[src.key],
+                channel,
+                address,
+                address_secret: 0,
+                secret: null,
+                position,
+                created_at: Number(row.updated_at ?? 0),
+              })),
+          );
+          for (let i = 0; i < targets.length; i += 500) await db.insertInto('notice_targets').values(targets.slice(i, i + 500)).execute();
+          // One column dropped per statement: SQLite takes no list.
+          for (const column of Object.keys(src.columns)) await db.schema.alterTable(src.table).dropColumn(column).execute();
+        }
       },
     },
     // 0008: the EngageLab e-mail WebHooks API answers integer ids: one per callback it shows, never

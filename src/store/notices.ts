@@ -35,7 +35,7 @@ export async function findCallbackNotifications(db: Db, callbackId: string): Pro
   return row && openBotToken(row);
 }
 
-/** Replaces a callback's notification settings; `telegram_bot_token` undefined keeps the stored one. */
+/** Sets a callback's notification settings (its bot); `telegram_bot_token` undefined keeps the stored one. */
 export async function upsertCallbackNotifications(
   db: Db,
   row: Omit<CallbackNotificationsRow, 'telegram_bot_token'> & { telegram_bot_token: string | null | undefined },
@@ -46,8 +46,6 @@ export async function upsertCallbackNotifications(
     .values({ ...rest, telegram_bot_token: telegram_bot_token ?? null })
     .onConflict((oc) =>
       oc.column('callback_id').doUpdateSet({
-        emails: rest.emails,
-        telegram_chat_ids: rest.telegram_chat_ids,
         updated_at: rest.updated_at,
         ...(telegram_bot_token !== undefined ? { telegram_bot_token } : {}),
       }),
@@ -74,7 +72,6 @@ export async function upsertAccountSettings(db: Db, accountId: string, given: Ac
     .values({
       account_id: accountId,
       telegram_bot_token: null,
-      telegram_chat_ids: '[]',
       report_frequency: 'off',
       report_emails: '[]',
       report_next_at: null,

@@ -16,6 +16,7 @@ export interface Database {
   notices: NoticesTable;
   callback_notifications: CallbackNotificationsTable;
   account_settings: AccountSettingsTable;
+  notice_targets: NoticeTargetsTable;
   alert_rules: AlertRulesTable;
   otp_tracking: OtpTrackingTable;
   report_runs: ReportRunsTable;
@@ -180,9 +181,9 @@ export interface NoticesTable {
   callback_id: string | null;
   /** failure | recovery | disabled | alert | report */
   kind: string;
-  /** email | telegram */
+  /** A notice channel's name (src/notify/channels/): email, telegram, slack, webhook. */
   channel: string;
-  /** An e-mail address or a Telegram chat id; null when there was none to send to. */
+  /** The target as shown (an e-mail address, a chat id; a redacted form where the address is a secret); null when there was none. */
   recipient: string | null;
   subject: string;
   body: string;
@@ -194,11 +195,7 @@ export interface NoticesTable {
 export interface CallbackNotificationsTable {
   callback_id: string;
   account_id: string;
-  /** JSON array of e-mail addresses; empty: the account's admin e-mail. */
-  emails: string;
-  /** JSON array of Telegram chat ids; empty: the account's. */
-  telegram_chat_ids: string;
-  /** Write-only; null: the account's bot. */
+  /** Write-only; null: the account's bot. (Where notices go: notice_targets.) */
   telegram_bot_token: string | null;
   updated_at: number;
 }
@@ -206,7 +203,6 @@ export interface CallbackNotificationsTable {
 export interface AccountSettingsTable {
   account_id: string;
   telegram_bot_token: string | null;
-  telegram_chat_ids: string;
   /** off | daily | weekly | monthly */
   report_frequency: string;
   /** JSON array; empty: the admin e-mail. */
@@ -216,6 +212,28 @@ export interface AccountSettingsTable {
   /** Days finished deliveries and old events are kept; 0: forever; null: the relay's RELAY_RETENTION. */
   retention_days: number | null;
   updated_at: number;
+}
+
+/**
+ * Where notices go: one row per target (channel + address), owned by a callback, an account or an
+ * alert rule. A new channel needs no column: its targets are rows like the others'.
+ */
+export interface NoticeTargetsTable {
+  id: string;
+  account_id: string;
+  /** callback | account | alert_rule */
+  owner: string;
+  /** The callback's, account's or alert rule's id. */
+  owner_id: string;
+  channel: string;
+  /** Sealed at rest when address_secret is 1 (a Slack webhook URL is a credential). */
+  address: string;
+  address_secret: number;
+  /** A per-target secret made by the channel (the webhook channel's whsec_ signing secret); sealed at rest. */
+  secret: string | null;
+  /** Order of the owner's targets, as they were given. */
+  position: number;
+  created_at: number;
 }
 
 export interface AlertRulesTable {
@@ -230,8 +248,6 @@ export interface AlertRulesTable {
   /** Fewer OTPs sent in the window than this: no verification-rate alert. */
   min_sent: number;
   cooldown_ms: number;
-  emails: string;
-  telegram_chat_ids: string;
   /** 1: also ingest an `alert.*` event for the account (its callbacks may subscribe). */
   emit_event: number;
   enabled: number;
@@ -276,5 +292,6 @@ export type NoticeRow = Selectable<NoticesTable>;
 export type NewNotice = Insertable<NoticesTable>;
 export type CallbackNotificationsRow = Selectable<CallbackNotificationsTable>;
 export type AccountSettingsRow = Selectable<AccountSettingsTable>;
+export type NoticeTargetRow = Selectable<NoticeTargetsTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type ReportRunRow = Selectable<ReportRunsTable>;

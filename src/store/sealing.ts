@@ -2,7 +2,7 @@ import { Memo } from '../lib/memo.js';
 import { invalid } from '../errors.js';
 import { currentKeyId, isSealed, seal, unseal } from '../lib/seal.js';
 import { FORMAT_MODULES } from '../formats/registry.js';
-import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow } from './schema.js';
+import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow, NoticeTargetRow } from './schema.js';
 
 /**
  * Which stored values are secrets, in one place: the repositories seal them on the way in and open
@@ -133,4 +133,17 @@ export function sealBotToken<T extends { telegram_bot_token?: string | null | un
 
 export function openBotToken<T extends CallbackNotificationsRow | AccountSettingsRow>(row: T): T {
   return botTokenSecret(row, unseal);
+}
+
+/** A notice target's secrets: its per-target `secret`, and its address when the channel says it is one (a Slack URL). */
+export function noticeTargetSecrets<T extends Pick<NoticeTargetRow, 'address' | 'address_secret' | 'secret'>>(row: T, f: Change): T {
+  return { ...row, address: row.address_secret === 1 ? one(row.address, f, 'targets.address') : row.address, secret: one(row.secret, f, 'targets.secret') };
+}
+
+export function sealNoticeTarget<T extends Pick<NoticeTargetRow, 'address' | 'address_secret' | 'secret'>>(row: T): T {
+  return noticeTargetSecrets(row, sealInput);
+}
+
+export function openNoticeTarget(row: NoticeTargetRow): NoticeTargetRow {
+  return noticeTargetSecrets(row, unseal);
 }

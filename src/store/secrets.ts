@@ -1,6 +1,6 @@
 import type { Db, Store } from './db.js';
-import type { CallbackRow } from './schema.js';
-import { botTokenSecret, callbackSecrets } from './sealing.js';
+import type { CallbackRow, NoticeTargetRow } from './schema.js';
+import { botTokenSecret, callbackSecrets, noticeTargetSecrets } from './sealing.js';
 
 /**
  * Every stored secret rewritten in place by one function (seal the plain ones at start, seal again
@@ -79,6 +79,31 @@ export async function updateAccountBotToken(db: Db, prev: BotToken, token: strin
   return Number(res.numUpdatedRows) > 0;
 }
 
+type TargetSecrets = Pick<NoticeTargetRow, 'id' | 'address' | 'address_secret' | 'secret'>;
+
+/** Notice targets holding a secret: a secret address (Slack) or a per-target secret (webhook). */
+export async function listNoticeTargetSecrets(db: Db, afterId: string, limit: number): Promise<TargetSecrets[]> {
+  return db
+    .selectFrom('notice_targets')
+    .select(['id', 'address', 'address_secret', 'secret'])
+    .where((eb) => eb.or([eb('address_secret', '=', 1), eb('secret', 'is not', null)]))
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+export async function updateNoticeTargetSecrets(db: Db, prev: TargetSecrets, next: TargetSecrets): Promise<boolean> {
+  const res = await db
+    .updateTable('notice_targets')
+    .set({ address: next.address, secret: next.secret })
+    .where('id', '=', prev.id)
+    .where('address', '=', prev.address)
+    .where('secret', prev.secret === null ? 'is' : '=', prev.secret)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
 export interface SweepResult {
   /** Rows read. */
   rows: number;
@@ -130,6 +155,18 @@ export async function sweepSecrets(store: Store, change: (value: string) => stri
         return rows.length === batch;
       });
     }
+  }
+  for (let after = '', more = true; more; ) {
+    more = await store.db.transaction().execute(async (trx) => {
+      const rows = await listNoticeTargetSecrets(trx, after, batch);
+      for (const row of rows) {
+        const next = noticeTargetSecrets(row, change);
+        if (next.address !== row.address || next.secret !== row.secret) count(await updateNoticeTargetSecrets(trx, row, next));
+      }
+      result.rows += rows.length;
+      if (rows.length > 0) after = rows[rows.length - 1]!.id;
+      return rows.length === batch;
+    });
   }
   return result;
 }

@@ -24,7 +24,6 @@ function seeder(store: Store, now: number) {
           .values({
             account_id: id,
             telegram_bot_token: null,
-            telegram_chat_ids: '[]',
             report_frequency: settings.report_next_at ? 'weekly' : 'off',
             report_emails: '[]',
             report_next_at: settings.report_next_at ?? null,

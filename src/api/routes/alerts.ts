@@ -5,10 +5,12 @@ import { invalid, notFound } from '../../errors.js';
 import { newId } from '../../lib/ids.js';
 import { ALERT_KINDS } from '../../notify/alerts.js';
 import { deleteAlertRule, findAlertRule, insertAlertRule, listAlertRules, updateAlertRule } from '../../store/alerts.js';
-import type { AlertRuleRow } from '../../store/schema.js';
+import type { AlertRuleRow, NoticeTargetRow } from '../../store/schema.js';
+import { deleteNoticeTargets, listNoticeTargets, replaceNoticeTargets } from '../../store/targets.js';
 import type { AppDeps } from '../app.js';
 import { ErrorBody, isoTime } from './common.js';
 import { ChatIds, Emails } from './notifications.js';
+import { TargetOut, TargetsIn, addressesOf, planTargets, targetsJson } from './targets.js';
 
 const DEFAULTS = {
   insufficient_balance: { window: 0, cooldown: 3600 },
@@ -29,6 +31,7 @@ const Fields = {
   cooldown: Type.Optional(Type.Number({ minimum: 0, maximum: 30 * 86400, description: 'Seconds between two alerts of this rule' })),
   emails: Type.Optional(Emails),
   telegram_chat_ids: Type.Optional(ChatIds),
+  targets: Type.Optional(TargetsIn),
   emit_event: Type.Optional(Type.Boolean({ description: 'Also send an alert.<kind> event to the callbacks subscribed to it (default true)' })),
   enabled: Type.Optional(Type.Boolean()),
 };
@@ -44,6 +47,7 @@ const RuleOut = Type.Object({
   cooldown: Type.Number(),
   emails: Type.Array(Type.String()),
   telegram_chat_ids: Type.Array(Type.String()),
+  targets: Type.Array(TargetOut),
   emit_event: Type.Boolean(),
   enabled: Type.Boolean(),
   last_fired_at: Type.Union([Type.String(), Type.Null()]),
@@ -51,7 +55,7 @@ const RuleOut = Type.Object({
   updated_at: Type.String(),
 });
 
-function ruleJson(r: AlertRuleRow): Static<typeof RuleOut> {
+function ruleJson(r: AlertRuleRow, targets: NoticeTargetRow[], fresh?: Set<string>): Static<typeof RuleOut> {
   return {
     id: r.id,
     kind: r.kind,
@@ -59,8 +63,9 @@ function ruleJson(r: AlertRuleRow): Static<typeof RuleOut> {
     window: r.window_ms / 1000,
     min_sent: r.min_sent,
     cooldown: r.cooldown_ms / 1000,
-    emails: JSON.parse(r.emails) as string[],
-    telegram_chat_ids: JSON.parse(r.telegram_chat_ids) as string[],
+    emails: addressesOf(targets, 'email'),
+    telegram_chat_ids: addressesOf(targets, 'telegram'),
+    targets: targetsJson(targets, fresh),
     emit_event: r.emit_event === 1,
     enabled: r.enabled === 1,
     last_fired_at: r.last_fired_at === null ? null : isoTime(r.last_fired_at),
@@ -95,27 +100,29 @@ export function alertRoutes(deps: AppDeps): FastifyPluginAsync {
         window_ms: Math.round((b.window ?? d.window) * 1000),
         min_sent: b.min_sent ?? 10,
         cooldown_ms: Math.round((b.cooldown ?? d.cooldown) * 1000),
-        emails: JSON.stringify(b.emails ?? []),
-        telegram_chat_ids: JSON.stringify(b.telegram_chat_ids ?? []),
         emit_event: b.emit_event === false ? 0 : 1,
         enabled: b.enabled === false ? 0 : 1,
         last_fired_at: null,
         created_at: now,
         updated_at: now,
       };
-      await insertAlertRule(db, row);
+      const plan = planTargets(b, [], { accountId: row.account_id, owner: 'alert_rule', ownerId: row.id }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: true })!;
+      await db.transaction().execute(async (trx) => {
+        await insertAlertRule(trx, row);
+        await replaceNoticeTargets(trx, 'alert_rule', row.id, plan.rows);
+      });
       changed(row.account_id);
-      return reply.code(201).send(ruleJson(row));
+      return reply.code(201).send(ruleJson(row, plan.rows, plan.fresh));
     });
 
     app.get('/alert-rules', { schema: { tags, summary: 'List alert rules', response: { 200: Type.Object({ data: Type.Array(RuleOut) }) } } }, async (req) => ({
-      data: (await listAlertRules(db, req.principal.accountId)).map(ruleJson),
+      data: await Promise.all((await listAlertRules(db, req.principal.accountId)).map(async (r) => ruleJson(r, await listNoticeTargets(db, 'alert_rule', r.id)))),
     }));
 
     app.get('/alert-rules/:id', { schema: { tags, summary: 'Read an alert rule', params: IdParams, response: { 200: RuleOut } } }, async (req) => {
       const row = await findAlertRule(db, req.principal.accountId, req.params.id);
       if (!row) throw notFound(`alert rule ${req.params.id}`);
-      return ruleJson(row);
+      return ruleJson(row, await listNoticeTargets(db, 'alert_rule', row.id));
     });
 
     app.patch(
@@ -127,25 +134,33 @@ export function alertRoutes(deps: AppDeps): FastifyPluginAsync {
         if (!current) throw notFound(`alert rule ${req.params.id}`);
         const b = req.body;
         checkThreshold(b.kind ?? current.kind, b.threshold ?? current.threshold);
-        await updateAlertRule(db, accountId, current.id, {
-          ...(b.kind !== undefined ? { kind: b.kind } : {}),
-          ...(b.threshold !== undefined ? { threshold: b.threshold } : {}),
-          ...(b.window !== undefined ? { window_ms: Math.round(b.window * 1000) } : {}),
-          ...(b.min_sent !== undefined ? { min_sent: b.min_sent } : {}),
-          ...(b.cooldown !== undefined ? { cooldown_ms: Math.round(b.cooldown * 1000) } : {}),
-          ...(b.emails !== undefined ? { emails: JSON.stringify(b.emails) } : {}),
-          ...(b.telegram_chat_ids !== undefined ? { telegram_chat_ids: JSON.stringify(b.telegram_chat_ids) } : {}),
-          ...(b.emit_event !== undefined ? { emit_event: b.emit_event ? 1 : 0 } : {}),
-          ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
-          updated_at: deps.clock.now(),
+        const now = deps.clock.now();
+        const plan = planTargets(b, await listNoticeTargets(db, 'alert_rule', current.id), { accountId, owner: 'alert_rule', ownerId: current.id }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: false });
+        await db.transaction().execute(async (trx) => {
+          await updateAlertRule(trx, accountId, current.id, {
+            ...(b.kind !== undefined ? { kind: b.kind } : {}),
+            ...(b.threshold !== undefined ? { threshold: b.threshold } : {}),
+            ...(b.window !== undefined ? { window_ms: Math.round(b.window * 1000) } : {}),
+            ...(b.min_sent !== undefined ? { min_sent: b.min_sent } : {}),
+            ...(b.cooldown !== undefined ? { cooldown_ms: Math.round(b.cooldown * 1000) } : {}),
+            ...(b.emit_event !== undefined ? { emit_event: b.emit_event ? 1 : 0 } : {}),
+            ...(b.enabled !== undefined ? { enabled: b.enabled ? 1 : 0 } : {}),
+            updated_at: now,
+          });
+          if (plan) await replaceNoticeTargets(trx, 'alert_rule', current.id, plan.rows);
         });
         changed(accountId);
-        return ruleJson((await findAlertRule(db, accountId, current.id))!);
+        return ruleJson((await findAlertRule(db, accountId, current.id))!, await listNoticeTargets(db, 'alert_rule', current.id), plan?.fresh);
       },
     );
 
     app.delete('/alert-rules/:id', { schema: { tags, summary: 'Delete an alert rule', params: IdParams } }, async (req, reply) => {
-      if (!(await deleteAlertRule(db, req.principal.accountId, req.params.id))) throw notFound(`alert rule ${req.params.id}`);
+      const deleted = await db.transaction().execute(async (trx) => {
+        const found = await deleteAlertRule(trx, req.principal.accountId, req.params.id);
+        if (found) await deleteNoticeTargets(trx, 'alert_rule', req.params.id);
+        return found;
+      });
+      if (!deleted) throw notFound(`alert rule ${req.params.id}`);
       changed(req.principal.accountId);
       return reply.code(204).send();
     });

@@ -21,6 +21,7 @@ import { failOwedDeliveries, requeueFailedDeliveries } from '../../store/deliver
 import type { CallbackRow, CallbacksTable } from '../../store/schema.js';
 import { findApiUserByName } from '../../store/accounts.js';
 import { deleteCallbackNotifications } from '../../store/notices.js';
+import { deleteNoticeTargets } from '../../store/targets.js';
 import { deleteCallbackHealth } from '../../store/health.js';
 import { disableCallback, enableCallback } from '../../routing/lifecycle.js';
 import type { AppDeps } from '../app.js';
@@ -347,6 +348,7 @@ export function callbackOps(deps: AppDeps, onClose: (fn: () => Promise<void>) =>
       await failOwedDeliveries(trx, id, 'callback_deleted', clock.now());
       // Its notice settings and failure episode go with it (its deliveries and attempts stay readable).
       await deleteCallbackNotifications(trx, id);
+      await deleteNoticeTargets(trx, 'callback', id);
       await deleteCallbackHealth(trx, id);
     });
     await registry.reload();

@@ -7,8 +7,10 @@ import { findCallback } from '../../store/callbacks.js';
 import { findCallbackHealth } from '../../store/health.js';
 import { findAccountSettings, findCallbackNotifications, listNotices, upsertAccountSettings, upsertCallbackNotifications } from '../../store/notices.js';
 import type { NoticeRow } from '../../store/schema.js';
+import { listNoticeTargets, replaceNoticeTargets } from '../../store/targets.js';
 import type { AppDeps } from '../app.js';
 import { ErrorBody, Paging, isoTime } from './common.js';
+import { TargetOut, TargetsIn, addressesOf, planTargets, targetsJson } from './targets.js';
 
 /** Shared by the notification, alert and report routes. */
 export const Emails = Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 20, uniqueItems: true });
@@ -30,6 +32,8 @@ const AccountOut = Type.Object({
   admin_email: Type.Union([Type.String(), Type.Null()]),
   telegram_chat_ids: Type.Array(Type.String()),
   telegram_bot_token_set: Type.Boolean(),
+  /** The account's notice targets (defaults of its callbacks and alert rules, per channel). */
+  targets: Type.Array(TargetOut),
   retention_days: RetentionDays,
 });
 const AccountPatch = Type.Object(
@@ -37,13 +41,14 @@ const AccountPatch = Type.Object(
     admin_email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])),
     telegram_chat_ids: Type.Optional(ChatIds),
     telegram_bot_token: Type.Optional(BotToken),
+    targets: Type.Optional(TargetsIn),
     retention_days: Type.Optional(RetentionDays),
   },
   { additionalProperties: false, minProperties: 1 },
 );
 
 const CallbackNotificationsBody = Type.Object(
-  { emails: Type.Optional(Emails), telegram_chat_ids: Type.Optional(ChatIds), telegram_bot_token: Type.Optional(BotToken) },
+  { emails: Type.Optional(Emails), telegram_chat_ids: Type.Optional(ChatIds), telegram_bot_token: Type.Optional(BotToken), targets: Type.Optional(TargetsIn) },
   { additionalProperties: false },
 );
 const CallbackNotificationsOut = Type.Object({
@@ -51,6 +56,7 @@ const CallbackNotificationsOut = Type.Object({
   emails: Type.Array(Type.String()),
   telegram_chat_ids: Type.Array(Type.String()),
   telegram_bot_token_set: Type.Boolean(),
+  targets: Type.Array(TargetOut),
   /** The current failure episode and circuit state. */
   health: Type.Object({
     failing_since: Type.Union([Type.String(), Type.Null()]),
@@ -106,15 +112,16 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
     const db = deps.store.db;
     const tags = ['notifications'];
 
-    const accountJson = async (accountId: string) => {
-      const [account, settings] = await Promise.all([findAccount(db, accountId), findAccountSettings(db, accountId)]);
+    const accountJson = async (accountId: string, fresh?: Set<string>) => {
+      const [account, settings, targets] = await Promise.all([findAccount(db, accountId), findAccountSettings(db, accountId), listNoticeTargets(db, 'account', accountId)]);
       if (!account) throw notFound('account');
       return {
         id: account.id,
         name: account.name,
         admin_email: account.admin_email,
-        telegram_chat_ids: settings ? (JSON.parse(settings.telegram_chat_ids) as string[]) : [],
+        telegram_chat_ids: addressesOf(targets, 'telegram'),
         telegram_bot_token_set: Boolean(settings?.telegram_bot_token),
+        targets: targetsJson(targets, fresh),
         retention_days: settings?.retention_days ?? null,
       };
     };
@@ -136,32 +143,42 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const b = req.body;
         const accountId = req.principal.accountId;
-        // The settings first: a bot token the store refuses (store/sealing.ts) then changes nothing.
-        if (b.telegram_chat_ids !== undefined || b.telegram_bot_token !== undefined || b.retention_days !== undefined) {
-          await upsertAccountSettings(
-            db,
-            accountId,
-            {
-              ...(b.telegram_chat_ids !== undefined ? { telegram_chat_ids: JSON.stringify(b.telegram_chat_ids) } : {}),
-              ...(b.telegram_bot_token !== undefined ? { telegram_bot_token: b.telegram_bot_token } : {}),
-              ...(b.retention_days !== undefined ? { retention_days: b.retention_days } : {}),
-            },
-            deps.clock.now(),
-          );
-        }
-        if (b.admin_email !== undefined) await updateAccountAdminEmail(db, accountId, b.admin_email);
-        return accountJson(accountId);
+        const now = deps.clock.now();
+        // Targets are checked before anything is written, so a refused one changes nothing.
+        const plan = planTargets(b, await listNoticeTargets(db, 'account', accountId), { accountId, owner: 'account', ownerId: accountId }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: false });
+        // One transaction: a bot token or target the store refuses (store/sealing.ts) changes nothing.
+        await db.transaction().execute(async (trx) => {
+          if (b.telegram_bot_token !== undefined || b.retention_days !== undefined) {
+            await upsertAccountSettings(
+              trx,
+              accountId,
+              {
+                ...(b.telegram_bot_token !== undefined ? { telegram_bot_token: b.telegram_bot_token } : {}),
+                ...(b.retention_days !== undefined ? { retention_days: b.retention_days } : {}),
+              },
+              now,
+            );
+          }
+          if (plan) await replaceNoticeTargets(trx, 'account', accountId, plan.rows);
+          if (b.admin_email !== undefined) await updateAccountAdminEmail(trx, accountId, b.admin_email);
+        });
+        return accountJson(accountId, plan?.fresh);
       },
     );
 
-    const notificationsJson = async (accountId: string, callbackId: string) => {
+    const notificationsJson = async (accountId: string, callbackId: string, fresh?: Set<string>) => {
       if (!(await findCallback(db, accountId, callbackId))) throw notFound(`callback ${callbackId}`);
-      const [own, health] = await Promise.all([findCallbackNotifications(db, callbackId), findCallbackHealth(db, callbackId)]);
+      const [own, health, targets] = await Promise.all([
+        findCallbackNotifications(db, callbackId),
+        findCallbackHealth(db, callbackId),
+        listNoticeTargets(db, 'callback', callbackId),
+      ]);
       return {
         callback_id: callbackId,
-        emails: own ? (JSON.parse(own.emails) as string[]) : [],
-        telegram_chat_ids: own ? (JSON.parse(own.telegram_chat_ids) as string[]) : [],
+        emails: addressesOf(targets, 'email'),
+        telegram_chat_ids: addressesOf(targets, 'telegram'),
         telegram_bot_token_set: Boolean(own?.telegram_bot_token),
+        targets: targetsJson(targets, fresh),
         health: {
           failing_since: opt(health?.failing_since),
           last_error: health?.last_error ?? null,
@@ -192,16 +209,16 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (req) => {
         const accountId = req.principal.accountId;
-        if (!(await findCallback(db, accountId, req.params.id))) throw notFound(`callback ${req.params.id}`);
-        await upsertCallbackNotifications(db, {
-          callback_id: req.params.id,
-          account_id: accountId,
-          emails: JSON.stringify(req.body.emails ?? []),
-          telegram_chat_ids: JSON.stringify(req.body.telegram_chat_ids ?? []),
-          telegram_bot_token: req.body.telegram_bot_token,
-          updated_at: deps.clock.now(),
+        const callbackId = req.params.id;
+        if (!(await findCallback(db, accountId, callbackId))) throw notFound(`callback ${callbackId}`);
+        const now = deps.clock.now();
+        const current = await listNoticeTargets(db, 'callback', callbackId);
+        const plan = planTargets(req.body, current, { accountId, owner: 'callback', ownerId: callbackId }, { allowPrivate: deps.config.allowPrivateNetworks, now, replaceAll: true })!;
+        await db.transaction().execute(async (trx) => {
+          await upsertCallbackNotifications(trx, { callback_id: callbackId, account_id: accountId, telegram_bot_token: req.body.telegram_bot_token, updated_at: now });
+          await replaceNoticeTargets(trx, 'callback', callbackId, plan.rows);
         });
-        return notificationsJson(accountId, req.params.id);
+        return notificationsJson(accountId, callbackId, plan.fresh);
       },
     );
 
