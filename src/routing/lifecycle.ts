@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/db.js';
-import { findCallback, updateCallback } from '../store/callbacks.js';
+import { findCallback, setCallbackEnabled } from '../store/callbacks.js';
 import { holdDeliveries, releaseHeldDeliveries } from '../store/deliveries.js';
 import type { PipelineBus } from '../delivery/bus.js';
 import type { CallbackRegistry } from './registry.js';
@@ -21,12 +21,14 @@ export async function disableCallback(deps: LifecycleDeps, accountId: string, id
   if (!cb) return false;
   if (cb.enabled === 0) return true;
   const now = deps.clock.now();
-  await deps.store.db.transaction().execute(async (trx) => {
-    await updateCallback(trx, accountId, id, { enabled: 0, disabled_reason: reason, updated_at: now });
+  // Another disable may have come first since the read: then it holds the deliveries and tells.
+  const changed = await deps.store.db.transaction().execute(async (trx) => {
+    if (!(await setCallbackEnabled(trx, accountId, id, false, reason, now))) return false;
     await holdDeliveries(trx, id, now);
+    return true;
   });
   await deps.registry.reload();
-  deps.bus.emit('callback.disabled', { accountId, callbackId: id, reason });
+  if (changed) deps.bus.emit('callback.disabled', { accountId, callbackId: id, reason });
   return true;
 }
 
@@ -36,11 +38,12 @@ export async function enableCallback(deps: LifecycleDeps, accountId: string, id:
   if (!cb) return false;
   if (cb.enabled === 1) return true;
   const now = deps.clock.now();
-  await deps.store.db.transaction().execute(async (trx) => {
-    await updateCallback(trx, accountId, id, { enabled: 1, disabled_reason: null, updated_at: now });
+  const changed = await deps.store.db.transaction().execute(async (trx) => {
+    if (!(await setCallbackEnabled(trx, accountId, id, true, null, now))) return false;
     await releaseHeldDeliveries(trx, id, now);
+    return true;
   });
   await deps.registry.reload();
-  deps.bus.emit('callback.enabled', { accountId, callbackId: id });
+  if (changed) deps.bus.emit('callback.enabled', { accountId, callbackId: id });
   return true;
 }

@@ -65,6 +65,29 @@ export async function listAllCallbacks(db: Db): Promise<CallbackRow[]> {
   return (await db.selectFrom('callbacks').selectAll().execute()).map(openCallback);
 }
 
+/**
+ * Turns a callback on or off unless it already is: true when this call changed it. Concurrent
+ * disables (the scheduler's check, a worker's exhausted count, the API) change it once, so only one
+ * of them announces it.
+ */
+export async function setCallbackEnabled(
+  db: Db,
+  accountId: string,
+  id: string,
+  enabled: boolean,
+  disabledReason: string | null,
+  now: number,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('callbacks')
+    .set({ enabled: enabled ? 1 : 0, disabled_reason: disabledReason, updated_at: now })
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .where('enabled', '=', enabled ? 0 : 1)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
 export async function updateCallback(
   db: Db,
   accountId: string,

@@ -4,7 +4,8 @@ import { TestReceiver } from '../helpers/receiver.js';
 import { TestSmtpServer } from '../helpers/mail.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { createCallback, postEvent, waitForDelivery, waitUntil } from '../helpers/e2e.js';
-import { FakeClock } from '../../src/lib/clock.js';
+import { FakeClock, systemClock } from '../../src/lib/clock.js';
+import { disableCallback, enableCallback } from '../../src/routing/lifecycle.js';
 
 const DAY = 86_400_000;
 
@@ -64,8 +65,8 @@ for (const backend of BACKENDS) {
       clock.set(started + 5 * DAY + 60_000);
       const second = await startTestRelay(url, { retrySchedule: [0, 10 * DAY], circuitFailures: 0, env }, { clock });
       relays.push(second);
-      // The scheduler's job, run directly: on PostgreSQL another test file's relay may hold the
-      // (database-wide) scheduler lock.
+      // The scheduler's job, run directly, whenever the relay's own scheduler runs it too (the two
+      // disable the callback once: see the raced-disables test).
       await second.relay.notify.monitor.disableLongFailing();
       const read = await waitUntil(
         async () => {
@@ -93,6 +94,24 @@ for (const backend of BACKENDS) {
         { what: 'the episode to end' },
       );
       expect(health.exhausted_count).toBe(0);
+    });
+
+    it('disables raced from two places change the callback once: one callback.disabled, then one callback.enabled', async ({ expect }) => {
+      // The scheduler's check and a direct call (or a worker's count, or the API) may both read the
+      // callback enabled before either writes: each then announced it (two disabled notices).
+      const t = await startTestRelay(await freshDb(), { circuitFailures: 0 });
+      relays.push(t);
+      const receiver = await newReceiver();
+      const cb = await createCallback(t, { title: 'raced', url: receiver.url });
+      const seen: string[] = [];
+      t.relay.bus.on('callback.disabled', (e) => void seen.push(`disabled ${e.callbackId}`));
+      t.relay.bus.on('callback.enabled', (e) => void seen.push(`enabled ${e.callbackId}`));
+      const deps = { store: t.relay.store, registry: t.relay.registry, bus: t.relay.bus, clock: systemClock };
+      const account = t.relay.registry.get(cb.id)!.accountId;
+      expect(await Promise.all([disableCallback(deps, account, cb.id, 'auto-disabled: a'), disableCallback(deps, account, cb.id, 'auto-disabled: b')])).toEqual([true, true]);
+      expect(await Promise.all([enableCallback(deps, account, cb.id), enableCallback(deps, account, cb.id)])).toEqual([true, true]);
+      expect(seen).toEqual([`disabled ${cb.id}`, `enabled ${cb.id}`]);
+      expect((await t.api('GET', `/v1/callbacks/${cb.id}`)).body.enabled).toBe(true);
     });
 
     it('a configured number of exhausted deliveries without a success disables the callback', async ({ expect }) => {
