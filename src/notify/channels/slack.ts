@@ -1,6 +1,5 @@
-import { checkDestinationUrl } from '../../delivery/ssrf.js';
 import type { ChannelNotice, NoticeChannel } from '../channel.js';
-import { httpOutcome } from './http-outcome.js';
+import { checkPostUrl, httpOutcome } from './http-outcome.js';
 
 const SLACK_TEXT_MAX = 3000; // a section block's text limit
 
@@ -12,12 +11,7 @@ const SLACK_TEXT_MAX = 3000; // a section block's text limit
 export const slack: NoticeChannel = {
   name: 'slack',
   address: 'a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only',
-  check(address, opts) {
-    const c = checkDestinationUrl(address, opts);
-    if (!c.ok) return c.reason;
-    if (c.url.protocol !== 'https:' && !opts.allowPrivate) return 'must be an https URL';
-    return null;
-  },
+  check: checkPostUrl,
   secretAddress: true,
   show: (address) => `${originOf(address)}/[redacted]`,
   async send(ctx, notice, targets) {

@@ -1,9 +1,8 @@
-import { checkDestinationUrl } from '../../delivery/ssrf.js';
 import { standardHeaders } from '../../formats/standard.js';
 import { newId } from '../../lib/ids.js';
 import { newWebhookSecret } from '../../lib/crypto.js';
 import type { NoticeChannel } from '../channel.js';
-import { httpOutcome } from './http-outcome.js';
+import { checkPostUrl, httpOutcome } from './http-outcome.js';
 
 /**
  * A Standard Webhooks POST of the notice (the relay's own default format): body
@@ -14,12 +13,7 @@ import { httpOutcome } from './http-outcome.js';
 export const webhook: NoticeChannel = {
   name: 'webhook',
   address: 'an http(s) URL that receives the notice as a Standard Webhooks POST',
-  check(address, opts) {
-    const c = checkDestinationUrl(address, opts);
-    if (!c.ok) return c.reason;
-    if (c.url.protocol !== 'https:' && !opts.allowPrivate) return 'must be an https URL';
-    return null;
-  },
+  check: checkPostUrl,
   secretAddress: false,
   show: (address) => address,
   newSecret: newWebhookSecret,
