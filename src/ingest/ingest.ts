@@ -130,6 +130,10 @@ export class Ingestor {
    * with another request it is refused (409 conflict), and so is the whole request it came in.
    */
   async ingest(principal: Principal, inputs: EventInput[], idempotencyKey?: string, batch = inputs.length > 1): Promise<string[]> {
+    // Routing reads the registry: first catch it up with callbacks other processes changed.
+    await this.deps.registry.current().catch((err: unknown) => {
+      throw toStorageError(err);
+    });
     // In a batch (even of one) errors name the event: `events[3].type`.
     const events = inputs.map((input, i) => this.prepare(principal, input, batch ? `events[${i}]` : '', idempotencyKey));
     return new Promise<string[]>((resolve, reject) => {

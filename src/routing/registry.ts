@@ -1,5 +1,5 @@
 import type { Store } from '../store/db.js';
-import { callbacksVersion, findCallbackById, listAllCallbacks } from '../store/callbacks.js';
+import { callbacksVersion, findCallbackById, listAllCallbacks, registryVersion } from '../store/callbacks.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import { toCallback, type Callback } from './callback.js';
 
@@ -16,6 +16,8 @@ export class CallbackRegistry {
   private loading: Promise<void> | undefined;
   /** Row reads under way by refresh(), one per id however many callers ask. */
   private reading = new Map<string, Promise<Callback | undefined>>();
+  /** The next version check of current(), not started yet: callers asking now share it. */
+  private nextCheck: Promise<void> | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -34,7 +36,7 @@ export class CallbackRegistry {
   async reload(): Promise<void> {
     // Coalesce concurrent reloads, but a reload asked for after a write must see that write.
     const run = async () => {
-      const version = await callbacksVersion(this.store.db);
+      const version = await this.versionNow();
       const rows = await listAllCallbacks(this.store.db);
       const byId = new Map<string, Callback>();
       const byAccount = new Map<string, Callback[]>();
@@ -60,7 +62,27 @@ export class CallbackRegistry {
   }
 
   private async reloadIfChanged(): Promise<void> {
-    if ((await callbacksVersion(this.store.db)) !== this.version) await this.reload();
+    if ((await this.versionNow()) !== this.version) await this.reload();
+  }
+
+  private versionNow(): Promise<string> {
+    return this.store.caps.multiProcess ? registryVersion(this.store.db) : callbacksVersion(this.store.db);
+  }
+
+  /**
+   * Where processes share the database: resolves once the registry holds every callback change
+   * committed before the call, so an event sent after another process answered a callback's create
+   * is routed to it (the poll alone left up to `pollMs` in which it was not). One primary-key read per
+   * turn of the event loop, shared by the callers of that turn; a read already under way is not
+   * joined, since it may have started before the change the caller saw. In one process: at once.
+   */
+  current(): Promise<void> {
+    if (!this.store.caps.multiProcess) return Promise.resolve();
+    this.nextCheck ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextCheck = undefined;
+      return this.reloadIfChanged();
+    });
+    return this.nextCheck;
   }
 
   /** Where other processes share the database: picks up their edits now rather than at the next poll. */

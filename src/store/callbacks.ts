@@ -108,6 +108,15 @@ export async function deleteCallback(db: Db, accountId: string, id: string): Pro
   return Number(res.numDeletedRows) > 0;
 }
 
+/**
+ * Where processes share the database (PostgreSQL): a counter every change to the callbacks table
+ * moves, in the same transaction (a trigger, migration 0012). One row read by primary key.
+ */
+export async function registryVersion(db: Db): Promise<string> {
+  const row = await db.selectFrom('registry_version').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
+  return String(row.version);
+}
+
 /** Latest change time over all callbacks: lets other processes notice edits cheaply. */
 export async function callbacksVersion(db: Db): Promise<string> {
   const row = await db

@@ -359,5 +359,27 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('idempotency_digest', 'text').execute();
       },
     },
+    // 0012: where processes share the database, a counter that every change to callbacks moves (a
+    // statement trigger, so no write path can forget it): ingest reads it before routing, so an event
+    // sent after a callback's create was answered is routed to it whichever process created it.
+    '0012_registry_version': {
+      async up(db: Kysely<any>) {
+        if (!caps.multiProcess) return;
+        await db.schema
+          .createTable('registry_version')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('version', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.insertInto('registry_version').values({ id: 1, version: 0 }).execute();
+        // `set search_path from current`: the function updates this schema's counter whoever calls it.
+        await sql`create function bump_registry_version() returns trigger language plpgsql set search_path from current as $$
+          begin
+            update registry_version set version = version + 1 where id = 1;
+            return null;
+          end $$`.execute(db);
+        await sql`create trigger callbacks_registry_version after insert or update or delete or truncate on callbacks
+          for each statement execute function bump_registry_version()`.execute(db);
+      },
+    },
   };
 }

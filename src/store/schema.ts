@@ -21,9 +21,16 @@ export interface Database {
   otp_tracking: OtpTrackingTable;
   report_runs: ReportRunsTable;
   webhook_ids: WebhookIdsTable;
+  /** PostgreSQL only (0012): moved by every change to callbacks. */
+  registry_version: RegistryVersionTable;
 }
 
 /** The integer id the EngageLab e-mail WebHooks API shows for a callback (migration 0008). */
+export interface RegistryVersionTable {
+  id: number;
+  version: string | number;
+}
+
 export interface WebhookIdsTable {
   id: Generated<number>;
   account_id: string;

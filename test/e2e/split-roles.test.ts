@@ -15,6 +15,8 @@ const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
 describe.skipIf(!postgres.available)('an api process and a worker process on postgres', () => {
   let api: TestRelay;
   let worker: TestRelay;
+  /** A second api process behind the same load balancer, its registry poll stopped. */
+  let api2: TestRelay;
   let drop: () => Promise<void>;
   const receivers: TestReceiver[] = [];
   const newReceiver = async () => {
@@ -32,10 +34,13 @@ describe.skipIf(!postgres.available)('an api process and a worker process on pos
     // Its poll stopped, the worker's registry keeps the view it had: where a fleet is for up to 2 s
     // after each edit, so no test depends on when the poll runs.
     worker.relay.registry.stop();
+    api2 = await startTestRelay(db.url, { roles: ['api'] });
+    api2.relay.registry.stop();
   });
   afterAll(async () => {
     for (const r of receivers) await r.close();
     await worker?.close();
+    await api2?.close();
     await api?.close();
     await drop?.();
   });
@@ -62,6 +67,29 @@ describe.skipIf(!postgres.available)('an api process and a worker process on pos
     const deliveries = await settled(tenant, ids);
     expect(deliveries.filter((d) => d.state !== 'delivered').map((d) => d.last_error)).toEqual([]);
     for (const id of ids) expect(receivedFor(receiver.received, id)).toHaveLength(1);
+  });
+
+  it('routes to a callback created by another api process, the moment its create is answered', async () => {
+    const tenant = (await api.newTenant('elsewhere')).auth;
+    const receiver = await newReceiver();
+    // api2 has served this tenant before: its registry is loaded and its poll stopped.
+    expect((await api2.api('GET', '/v1/callbacks', undefined, { auth: tenant })).status).toBe(200);
+    const cb = await createCallback(api, { title: 'created on api', url: receiver.url }, tenant);
+    const ids = [await postEvent(api2, { type: 'sms.delivered', data: { n: 1 } }, tenant)];
+    // Named by id, too: a 422 "no callback" before.
+    ids.push(await postEvent(api2, { type: 'sms.delivered', data: { n: 2 }, callback_profile_id: cb.id }, tenant));
+    const batch = await api2.api('POST', '/v1/events/batch', { events: [{ type: 'sms.delivered', data: { n: 3 } }] }, { auth: tenant });
+    expect(batch.status).toBe(202);
+    ids.push(...(batch.body.ids as string[]));
+
+    const deliveries = await settled(tenant, ids);
+    expect(deliveries.map((d) => [d.callback_id, d.state])).toEqual(ids.map(() => [cb.id, 'delivered']));
+    for (const id of ids) expect(receivedFor(receiver.received, id)).toHaveLength(1);
+
+    // Disabled on api: api2 stops routing to it at once.
+    expect((await api.api('POST', `/v1/callbacks/${cb.id}/disable`, undefined, { auth: tenant })).status).toBe(200);
+    const after = await postEvent(api2, { type: 'sms.delivered', data: { n: 4 } }, tenant);
+    expect(await deliveriesOf(api2, after, tenant)).toEqual([]);
   });
 
   it('sends, rather than holds, the deliveries of a callback enabled since the worker last looked', async () => {
@@ -102,9 +130,10 @@ describe.skipIf(!postgres.available)('an api process and a worker process on pos
     const tenant = (await api.newTenant('deleted')).auth;
     const receiver = await newReceiver();
     const cb = await createCallback(api, { title: 'deleted elsewhere', url: receiver.url }, tenant);
-    // Another api process deletes it while this one, not knowing yet, still routes events to it.
-    // (Nothing here needs the api's poll after this test.)
+    // Another api process deletes it just after this one routed an event to it: as if this one had
+    // not looked yet (its poll stopped, and its look before routing skipped).
     api.relay.registry.stop();
+    api.relay.registry.current = () => Promise.resolve();
     const { account_id: accountId } = await api.relay.store.db.selectFrom('callbacks').select('account_id').where('id', '=', cb.id).executeTakeFirstOrThrow();
     expect(await deleteCallback(api.relay.store.db, accountId, cb.id)).toBe(true);
     const id = await postEvent(api, { type: 'sms.delivered', data: { to: 'nowhere' } }, tenant);
