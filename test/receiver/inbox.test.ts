@@ -207,4 +207,45 @@ describe('receiver kit: the inbox', () => {
     expect(handled[0]).toMatchObject({ id, type: 'sms.inbound', data: { from: '+336', text: 'hello' } });
     await waitUntil(() => reopened.list()[0]?.state === 'done', { what: 'done' });
   });
+  it('vendor formats and templates through the inbox: the URL checks answered without storing, each event handled once', async () => {
+    const handled: ReceivedEvent[] = [];
+    const handler = (e: ReceivedEvent) => void handled.push(e);
+    const auth = await tenant('vendors');
+    const jweKey = Buffer.alloc(32, 3);
+    const tplVerify = { secret: '' };
+    const vendors = {
+      whispir: openInbox({ file: newFile(), format: 'whispir', verify: { key: 'w-key' }, handler }),
+      engagelab: openInbox({ file: newFile(), format: 'engagelab', verify: { username: 'acme', secret: 'el-secret' }, handler }),
+      octopush: openInbox({ file: newFile(), format: 'octopush', verify: {}, handler }),
+      template: openInbox({ file: newFile(), format: 'template', verify: tplVerify, decrypt: { scope: 'body', key: jweKey }, handler }),
+    };
+    inboxes.push(...(Object.values(vendors) as Inbox[]));
+    const urls: Record<string, string> = {};
+    for (const [name, inbox] of Object.entries(vendors)) urls[name] = (await serve(inbox as Inbox)).url;
+
+    // Whispir saves a callback only when its check GET (with the key) answers 200: the inbox verifies it.
+    await createCallback(t, { title: 'w', url: `${urls.whispir}/cb`, format: 'whispir', auth: { type: 'querystring', key: 'w-key' } }, auth);
+    const el = await createCallback(t, { title: 'el', url: urls.engagelab!, format: 'engagelab', username: 'acme', secret: 'el-secret', events: ['sms.delivered'] }, auth);
+    await createCallback(t, { title: 'oct', url: urls.octopush!, format: 'octopush', events: ['sms.opt_out'] }, auth);
+    const tpl = await createCallback(t, { title: 'tpl', url: urls.template!, format: 'template', channel: 'sms', events: ['sms.sent'], encryption: { scope: 'body', key: jweKey.toString('base64') } }, auth);
+    tplVerify.secret = tpl.secret;
+    // EngageLab's refresh posts a signed {}: answered 200, nothing stored.
+    expect((await t.api('POST', `/v1/callbacks/${el.id}/refresh`, {}, { auth })).body).toMatchObject({ status: 'available' });
+    expect(vendors.engagelab.list()).toEqual([]);
+
+    const ids = [
+      await postEvent(t, { type: 'sms.inbound', data: { message_id: 'w-1', from: '0430', text: 'yes' } }, auth),
+      await postEvent(t, { type: 'sms.delivered', data: { message_id: 'el-1', to: '+65' } }, auth),
+      await postEvent(t, { type: 'sms.opt_out', data: { message_id: 'o-1', from: '+33' } }, auth),
+      await postEvent(t, { type: 'sms.sent', data: { message_id: 't-1' } }, auth),
+    ];
+    await waitUntil(() => handled.length === 4, { what: 'four events handled' });
+    expect(handled.map((e) => [e.format, e.type, e.resource_id]).sort()).toEqual([
+      ['engagelab', 'sms.delivered', 'el-1'],
+      ['octopush', 'sms.opt_out', 'o-1'],
+      ['template', 'sms.sent', undefined],
+      ['whispir', 'sms.inbound', 'w-1'],
+    ]);
+    expect(handled.find((e) => e.format === 'template')).toMatchObject({ id: ids[3], data: { message_id: 't-1' } });
+  });
 });
