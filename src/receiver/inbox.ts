@@ -190,7 +190,7 @@ export class Inbox<F extends Format = Format> {
     this.db.transaction(() => {
       const fresh = events.filter((e) => !this.stmts.exists.get(this.name, e.id));
       if (fresh.length === 0) return;
-      const body = typeof req.body === 'string' ? Buffer.from(req.body) : Buffer.from(req.body);
+      const body = typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
       const { lastInsertRowid } = this.stmts.insertRequest.run(this.name, now, req.method, req.url, JSON.stringify(req.headers), body);
       for (const e of fresh) this.stmts.insertEvent.run(this.name, e.id, lastInsertRowid, JSON.stringify(e), now, now, now);
     })();
