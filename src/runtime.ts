@@ -7,7 +7,7 @@ import { DatabaseInUseError } from './store/lock.js';
 import { queueStats } from './store/deliveries.js';
 import { CallbackRegistry } from './routing/registry.js';
 import { Ingestor } from './ingest/ingest.js';
-import { PipelineBus } from './delivery/bus.js';
+import { PipelineBus } from './pipeline/bus.js';
 import { HttpSender } from './delivery/http.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { disableOnGone } from './notify/gone.js';
