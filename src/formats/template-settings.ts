@@ -27,7 +27,7 @@ import {
   type TemplateMethod,
   type TemplateSettings,
   type TokenAuthSettings,
-} from './template.js';
+} from './template/index.js';
 
 /** The template format's fields of the create/update bodies (see docs/formats/template.md). */
 export interface TemplateInput {

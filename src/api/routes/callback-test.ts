@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { invalid } from '../../errors.js';
 import { toCallback } from '../../routing/callback.js';
 import { formatModule, renderRequest, type RenderEvent, type RenderedRequest } from '../../formats/index.js';
-import { sampleEvent, type TemplateChannel } from '../../formats/template.js';
+import { sampleEvent, type TemplateChannel } from '../../formats/template/index.js';
 import { sendAttempt } from '../../delivery/attempt.js';
 import { NO_AUTHORIZER } from '../../delivery/authorizer.js';
 import { classifyResult } from '../../delivery/outcome.js';
