@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { XMLParser } from 'fast-xml-parser';
 import { escapeMarkup, xmlProblem } from '../../src/formats/xml.js';
 import { bodyProblem } from '../../src/formats/template/validate.js';
-import { defaultBody } from '../../src/formats/template/index.js';
+import { defaultBody } from '../../src/formats/template/render.js';
 import { whispirXml, type WhispirPayload } from '../../src/formats/whispir.js';
 
 describe('xmlProblem (well-formedness of rendered XML bodies)', () => {

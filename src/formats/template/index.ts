@@ -5,12 +5,10 @@
  * auth, per-value or whole-body encryption, and a success rule. Pure: the callback's
  * secrets arrive opened (store/sealing.ts).
  *
- * types (settings), variables (what templates may use), parse (templates into parts), escape (per
- * context), render (the request), sample (test and save-time events), validate (rendered bodies).
+ * format (the FormatModule: fields, settings, save checks), types (settings), variables (what
+ * templates may use), parse (templates into parts), escape (per context), render (the request),
+ * sample (test and save-time events), validate (rendered bodies).
  */
+export { templateFormat } from './format.js';
 export * from './types.js';
-export { channelEvents, offeredVariables } from './variables.js';
-export { TemplateError, templateVariables, type TemplateKind } from './parse.js';
-export { DEFAULT_QUERY, carriesBody, checkTemplate, defaultBody, renderTemplate } from './render.js';
 export { sampleEvent } from './sample.js';
-export { bodyProblem } from './validate.js';
