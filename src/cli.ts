@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, parseRoles } from './config.js';
 import { startRelay } from './runtime.js';
+import { closeOnSignals } from './shutdown.js';
 import { migrateToLatest, openStore, pendingMigrations } from './store/db.js';
 import { DatabaseInUseError } from './store/lock.js';
 import { backupDatabase } from './store/backup.js';
@@ -34,21 +35,7 @@ program
           `Keep it now; it will not be shown again. Use it as HTTP Basic credentials on /v1.\n\n`,
       );
     }
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      relay.log.info({ signal }, 'shutting down');
-      relay
-        .close()
-        .then(() => process.exit(0))
-        .catch((err: unknown) => {
-          relay.log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    closeOnSignals(relay);
   });
 
 program

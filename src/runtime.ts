@@ -7,7 +7,7 @@ import { DatabaseInUseError } from './store/lock.js';
 import { queueStats } from './store/deliveries.js';
 import { CallbackRegistry } from './routing/registry.js';
 import { Ingestor } from './ingest/ingest.js';
-import { PipelineBus } from './delivery/bus.js';
+import { PipelineBus } from './pipeline/bus.js';
 import { HttpSender } from './delivery/http.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { disableOnGone } from './notify/gone.js';
@@ -18,6 +18,7 @@ import { buildApp, buildOpsApp, type App, type OpsApp } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
 import { TokenAuthorizer } from './delivery/token-auth.js';
 import { setMasterKeys } from './lib/seal.js';
+import { shutdown } from './shutdown.js';
 import { sealStoredSecrets } from './admin/secrets.js';
 
 /** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
@@ -186,21 +187,20 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     url,
     generatedAdmin,
     close() {
-      closing ??= (async () => {
-        // Stop taking requests, commit what was accepted, let attempts in flight finish, then let go.
-        if (app) await app.close();
-        if (ops) await ops.close();
-        await ingestor.flush();
-        if (worker) await worker.stop(config.shutdownTimeoutMs);
-        if (scheduler) await scheduler.stop();
-        await notify.close();
-        for (const u of unsubscribe) await u();
-        registry.stop();
-        if (sender) await sender.close();
-        await tokenSender.close();
-        await store.close();
-        log.info('callback-relay stopped');
-      })();
+      closing ??= shutdown({
+        app,
+        ops,
+        ingestor,
+        worker,
+        scheduler,
+        notify,
+        unsubscribe,
+        registry,
+        senders: [sender, tokenSender],
+        store,
+        log,
+        drainMs: config.shutdownTimeoutMs,
+      });
       return closing;
     },
   };

@@ -13,7 +13,7 @@ import type { Store } from '../store/db.js';
 import { describeDiskFailure } from '../store/failure.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Ingestor } from '../ingest/ingest.js';
-import type { PipelineBus } from '../delivery/bus.js';
+import type { PipelineBus } from '../pipeline/bus.js';
 import { Authenticator } from './auth.js';
 import { Throttle } from './throttle.js';
 import { describeValidationError, validatorCompiler } from './validation.js';

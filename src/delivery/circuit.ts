@@ -1,4 +1,4 @@
-import type { PipelineBus } from './bus.js';
+import type { PipelineBus } from '../pipeline/bus.js';
 import type { CallbackGate } from './gate.js';
 
 export interface CircuitOptions {

@@ -1,15 +1,9 @@
 import type { SendResult } from './http.js';
 import { parseRetryAfter } from './backoff.js';
 import type { SuccessRule } from '../formats/index.js';
+import type { Outcome } from '../pipeline/bus.js';
 
-/**
- * What a receiver's answer means for the delivery. Receivers misbehaving is an outcome, not an
- * exception: success, retryable (try again per the schedule) or permanent (stop now).
- */
-export type Outcome =
-  | { kind: 'success'; status: number }
-  | { kind: 'retryable'; status: number | null; reason: string; retryAfterMs: number | null }
-  | { kind: 'permanent'; status: number | null; reason: string; disableCallback: boolean };
+export type { Outcome };
 
 function accepted(status: number, body: string, rule: SuccessRule | undefined): boolean {
   const statusOk = rule?.statuses ? rule.statuses.includes(status) : status >= 200 && status < 300;

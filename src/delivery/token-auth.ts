@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Callback } from '../routing/callback.js';
 import type { RenderedRequest } from '../formats/index.js';
-import type { TemplateSettings, TokenAuthSettings } from '../formats/template.js';
+import type { TemplateSettings, TokenAuthSettings } from '../formats/template/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import { USER_AGENT } from '../formats/types.js';

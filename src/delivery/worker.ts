@@ -21,7 +21,7 @@ import { Lanes } from './lanes.js';
 import { WorkerHandOff } from './handoff.js';
 import { HeldLeases } from './leases.js';
 import { attemptTransition, internalErrorTransition, settledTransition } from './transitions.js';
-import type { AttemptInfo, PipelineBus } from './bus.js';
+import type { AttemptInfo, PipelineBus } from '../pipeline/bus.js';
 import type { HttpSender, SendResult } from './http.js';
 import { OPEN_GATE, type CallbackGate } from './gate.js';
 import { NO_AUTHORIZER, type RequestAuthorizer } from './authorizer.js';

@@ -4,7 +4,7 @@ import { engagelabFormat } from './engagelab.js';
 import { engagelabEmailFormat } from './engagelab-email.js';
 import { octopushFormat } from './octopush.js';
 import { whispirFormat } from './whispir.js';
-import { templateFormat } from './template-settings.js';
+import { templateFormat } from './template/index.js';
 import { twilioFormat } from './twilio.js';
 
 /**

@@ -1,5 +1,5 @@
 import { invalid } from '../errors.js';
-import { parseDuration } from '../lib/duration.js';
+import { formatDuration, parseDuration } from '../lib/duration.js';
 import type { FormatModule, ResolveContext } from './module.js';
 import { FORMAT_MODULES } from './registry.js';
 
@@ -115,9 +115,14 @@ export function resolveFormat(
   return { settings: s, secret: r.secret, events: subscribed, method: 'POST', channel: null };
 }
 
-/** The settings as the API shows them: secrets replaced by whether they are set, the retry schedule as sent. */
+/**
+ * The settings as the API shows them: secrets replaced by whether they are set, the retry schedule as
+ * sent, or, when the format set it (Whispir's), as durations like those sent ("0s", "5m").
+ */
 export function settingsView(mod: FormatModule, settings: Record<string, unknown>, secret: string): Record<string, unknown> {
   const { retry_schedule_sent: sent, ...rest } = settings;
   const view = mod.view ? mod.view(rest, secret) : rest;
-  return sent !== undefined ? { ...view, retry_schedule: sent } : view;
+  if (sent !== undefined) return { ...view, retry_schedule: sent };
+  const delays = rest.retry_schedule;
+  return Array.isArray(delays) ? { ...view, retry_schedule: (delays as number[]).map(formatDuration) } : view;
 }

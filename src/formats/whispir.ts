@@ -3,6 +3,7 @@ import { invalid } from '../errors.js';
 import type { Callback } from '../routing/callback.js';
 import { Nullable, SHARED_SCHEMAS, text, timeZone, type FormatModule } from './module.js';
 import { asData, customArgs, dmyHm, str, timeMs, type Data } from './fields.js';
+import { escapeMarkup } from './xml.js';
 import { UnsupportedEventError, USER_AGENT, type CheckRequest, type RenderEvent, type RenderedRequest } from './types.js';
 
 /**
@@ -87,8 +88,7 @@ export function whispirPayload(event: RenderEvent, timeZone?: string): WhispirPa
   };
 }
 
-const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-const el = (name: string, v: string | null | undefined) => (v === null || v === undefined ? `<${name}/>` : `<${name}>${esc(v)}</${name}>`);
+const el = (name: string, v: string | null | undefined) => (v === null || v === undefined ? `<${name}/>` : `<${name}>${escapeMarkup(v)}</${name}>`);
 
 export function whispirXml(p: WhispirPayload): string {
   const from = Object.entries(p.from)

@@ -6,3 +6,17 @@ export function parseDuration(text: string): number {
   if (!m) throw new Error(`not a duration: "${text}" (use e.g. 500ms, 5s, 5m, 2h, 1d)`);
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
 }
+
+/**
+ * Milliseconds as the duration `parseDuration` reads back, in the largest unit that holds it whole.
+ *
+ * @example formatDuration(300_000) // '5m'; formatDuration(0) // '0s'; formatDuration(90_000) // '90s'; formatDuration(250) // '250ms'
+ */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = UNITS[unit]!;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

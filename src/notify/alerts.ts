@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { IngestedEvents, PipelineBus } from '../delivery/bus.js';
+import type { IngestedEvents, PipelineBus } from '../pipeline/bus.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/db.js';
 import {

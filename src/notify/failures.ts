@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AttemptInfo, PipelineBus } from '../delivery/bus.js';
+import type { AttemptInfo, PipelineBus } from '../pipeline/bus.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/db.js';
 import { findLatestAttempt } from '../store/attempts.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/db.js';
-import type { PipelineBus } from '../delivery/bus.js';
+import type { PipelineBus } from '../pipeline/bus.js';
 import { CircuitBreaker } from '../delivery/circuit.js';
 import { HttpSender } from '../delivery/http.js';
 import type { CallbackGate } from '../delivery/gate.js';

@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/db.js';
 import { findCallback, setCallbackEnabled } from '../store/callbacks.js';
 import { holdDeliveries, releaseHeldDeliveries } from '../store/deliveries.js';
-import type { PipelineBus } from '../delivery/bus.js';
+import type { PipelineBus } from '../pipeline/bus.js';
 import type { CallbackRegistry } from './registry.js';
 
 export interface LifecycleDeps {

@@ -401,12 +401,17 @@ for (const backend of BACKENDS) {
         const receiver = await newReceiver();
         receiver.behaviour = whispirReceiver('r').behaviour;
         const on = await createCallback(t, { title: 'on', url: receiver.url, format: 'whispir', auth: { type: 'querystring', key: 'r' } }, auth);
-        const sched = on.settings as { retry_schedule: number[] };
+        // Shown as durations, like a schedule sent; the worker gets the delays in ms.
+        const sched = on.settings as { retry_schedule: string[] };
         expect(sched.retry_schedule).toHaveLength(289);
-        expect(sched.retry_schedule[0]).toBe(0);
-        expect(sched.retry_schedule.slice(1).reduce((a, b) => a + b, 0)).toBe(24 * 3_600_000);
+        expect(sched.retry_schedule[0]).toBe('0s');
+        // 288 × 5 min = 24 h.
+        expect(new Set(sched.retry_schedule.slice(1))).toEqual(new Set(['5m']));
+        await t.relay.registry!.reload();
+        const stored = t.relay.registry!.get(on.id)!.settings.retry_schedule as number[];
+        expect([stored.length, stored[0], stored.slice(1).reduce((a, b) => a + b, 0)]).toEqual([289, 0, 24 * 3_600_000]);
         const off = await t.api('PATCH', `/v1/callbacks/${on.id}`, { retries_enabled: false }, { auth });
-        expect(off.body.settings).toMatchObject({ retries_enabled: false, retry_schedule: [0] });
+        expect(off.body.settings).toMatchObject({ retries_enabled: false, retry_schedule: ['0s'] });
         const custom = await t.api('PATCH', `/v1/callbacks/${on.id}`, { retries_enabled: true, retry_schedule: ['0s', '1m', '10m'] }, { auth });
         expect(custom.body.settings).toMatchObject({ retries_enabled: true, retry_schedule: ['0s', '1m', '10m'] });
       });

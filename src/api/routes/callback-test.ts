@@ -1,19 +1,19 @@
-import { Type, type TObject } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { invalid } from '../../errors.js';
 import { toCallback } from '../../routing/callback.js';
 import { formatModule, renderRequest, type RenderEvent, type RenderedRequest } from '../../formats/index.js';
-import { sampleEvent, type TemplateChannel } from '../../formats/template.js';
+import { sampleEvent, type TemplateChannel } from '../../formats/template/index.js';
 import { sendAttempt } from '../../delivery/attempt.js';
 import { NO_AUTHORIZER } from '../../delivery/authorizer.js';
 import { classifyResult } from '../../delivery/outcome.js';
 import { redactHeaders, redactUrl } from '../../delivery/redact.js';
-import type { HttpSender } from '../../delivery/http.js';
 import { insertAttempt } from '../../store/attempts.js';
 import type { CallbackRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
-import type { CreateInput } from './callbacks.js';
+import { CreateBody } from '../schemas/callbacks.js';
+import type { CallbackService } from '../services/callbacks.js';
 import { ErrorBody } from './common.js';
 
 /** Kept of a test's request body in the answer and the attempt record (as for deliveries). */
@@ -33,11 +33,7 @@ const TestResult = Type.Object({
   duration_ms: Type.Number(),
 });
 
-interface Ops {
-  load(accountId: string, id: string): Promise<CallbackRow>;
-  build(accountId: string, b: CreateInput): Promise<CallbackRow>;
-  sender(): HttpSender;
-}
+type Ops = Pick<CallbackService, 'load' | 'build' | 'sender'>;
 
 /**
  * `POST /v1/callbacks/{id}/test` and `POST /v1/callbacks/test` (an unsaved draft, the create body):
@@ -45,7 +41,7 @@ interface Ops {
  * authorize (advanced auth included), guarded send, success rule — answered with the request as
  * sent (secrets redacted) and the response or error, and recorded as a test attempt.
  */
-export function callbackTestRoutes(deps: AppDeps, ops: Ops, createBody: TObject): FastifyPluginAsync {
+export function callbackTestRoutes(deps: AppDeps, ops: Ops): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['callbacks'];
@@ -120,11 +116,11 @@ export function callbackTestRoutes(deps: AppDeps, ops: Ops, createBody: TObject)
         schema: {
           tags,
           summary: 'Send a sample event to an unsaved callback (the create body), exactly as a delivery would be sent',
-          body: createBody,
+          body: CreateBody,
           response: { 200: TestResult, 422: ErrorBody },
         },
       },
-      async (req) => runTest(await ops.build(req.principal.accountId, req.body as CreateInput), true),
+      async (req) => runTest(await ops.build(req.principal.accountId, req.body), true),
     );
   };
 }

@@ -8,7 +8,7 @@ import { listCallbacks } from '../../store/callbacks.js';
 import { deleteWebhookId, findCallbackIdByWebhookId, findWebhookIds, insertWebhookIds } from '../../store/webhook-ids.js';
 import type { CallbackRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
-import { callbackOps } from './callbacks.js';
+import { callbackService, type CallbackService } from '../services/callbacks.js';
 import { ErrorBody, Offset } from './common.js';
 
 /**
@@ -77,7 +77,7 @@ async function webhookIds(deps: AppDeps, accountId: string, rows: readonly Callb
 }
 
 /** Loads the engagelab-email callback a path id names in the account, or 404. */
-async function loadWebhook(deps: AppDeps, ops: ReturnType<typeof callbackOps>, accountId: string, id: string): Promise<CallbackRow> {
+async function loadWebhook(deps: AppDeps, ops: CallbackService, accountId: string, id: string): Promise<CallbackRow> {
   const callbackId = WEBHOOK_ID.test(id) ? await findCallbackIdByWebhookId(deps.store.db, accountId, Number(id)) : id;
   const row = callbackId === undefined ? undefined : await ops.load(accountId, callbackId).catch(() => undefined);
   if (!row || row.format !== 'engagelab-email') throw notFound(`webhook ${id}`);
@@ -85,7 +85,7 @@ async function loadWebhook(deps: AppDeps, ops: ReturnType<typeof callbackOps>, a
 }
 
 /** Deletes a webhook: its callback, then its id. */
-async function removeWebhook(deps: AppDeps, ops: ReturnType<typeof callbackOps>, accountId: string, row: CallbackRow): Promise<{ count: number }> {
+async function removeWebhook(deps: AppDeps, ops: CallbackService, accountId: string, row: CallbackRow): Promise<{ count: number }> {
   await ops.remove(accountId, row.id);
   await deleteWebhookId(deps.store.db, row.id);
   return { count: 1 };
@@ -95,7 +95,7 @@ async function removeWebhook(deps: AppDeps, ops: ReturnType<typeof callbackOps>,
 export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const ops = callbackOps(deps, (fn) => fastify.addHook('onClose', fn));
+    const ops = callbackService(deps, (fn) => fastify.addHook('onClose', fn));
     const tags = ['webhooks (EngageLab e-mail)'];
     app.addHook('onRequest', ignoreEmptyJson);
 
@@ -177,7 +177,7 @@ export function webhookRoutes(deps: AppDeps): FastifyPluginAsync {
 export function webhookRootRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const ops = callbackOps(deps, (fn) => fastify.addHook('onClose', fn));
+    const ops = callbackService(deps, (fn) => fastify.addHook('onClose', fn));
     app.addHook('onRequest', ignoreEmptyJson);
     app.delete(
       '/webhooks/:id',

@@ -1,33 +1,16 @@
 import { Type } from '@sinclair/typebox';
-import { invalid } from '../errors.js';
-import { Nullable, SHARED_SCHEMAS, type FieldSpec, type FormatModule } from './module.js';
-import { whsecSecret, WHSEC_FIELD } from './standard.js';
-import { eventTypeByName } from '../catalogue/event-types.js';
-import type { Callback } from '../routing/callback.js';
-import { CIPHERS, keyLength, type Cipher } from './crypto.js';
-import {
-  bodyProblem,
-  carriesBody,
-  channelEvents,
-  defaultBody,
-  DEFAULT_QUERY,
-  offeredVariables,
-  BODY_TYPES,
-  checkTemplate,
-  renderTemplate,
-  TEMPLATE_CHANNELS,
-  TEMPLATE_METHODS,
-  sampleEvent,
-  TemplateError,
-  templateVariables,
-  type BodyType,
-  type StaticAuth,
-  type TemplateChannel,
-  type TemplateKind,
-  type TemplateMethod,
-  type TemplateSettings,
-  type TokenAuthSettings,
-} from './template.js';
+import { invalid } from '../../errors.js';
+import { Nullable, SHARED_SCHEMAS, type FieldSpec, type FormatModule } from '../module.js';
+import { whsecSecret, WHSEC_FIELD } from '../standard.js';
+import { eventTypeByName } from '../../catalogue/event-types.js';
+import type { Callback } from '../../routing/callback.js';
+import { CIPHERS, keyLength, type Cipher } from '../crypto.js';
+import { BODY_TYPES, TEMPLATE_CHANNELS, TEMPLATE_METHODS, type BodyType, type StaticAuth, type TemplateChannel, type TemplateMethod, type TemplateSettings, type TokenAuthSettings } from './types.js';
+import { channelEvents, offeredVariables } from './variables.js';
+import { TemplateError, templateVariables, type TemplateKind } from './parse.js';
+import { carriesBody, checkTemplate, defaultBody, DEFAULT_QUERY, renderTemplate } from './render.js';
+import { sampleEvent } from './sample.js';
+import { bodyProblem } from './validate.js';
 
 /** The template format's fields of the create/update bodies (see docs/formats/template.md). */
 export interface TemplateInput {

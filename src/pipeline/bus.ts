@@ -1,5 +1,20 @@
 import type { Logger } from 'pino';
-import type { Outcome } from './outcome.js';
+
+/**
+ * The typed events between the pipeline's stages (ingest, routing, delivery, notify): their vocabulary
+ * and the bus that carries them. Here rather than in one stage, so a stage that emits or listens
+ * imports no other stage for it.
+ */
+
+/**
+ * What a receiver's answer means for the delivery. Receivers misbehaving is an outcome, not an
+ * exception: success, retryable (try again per the schedule) or permanent (stop now).
+ * delivery/outcome.ts classifies answers into it.
+ */
+export type Outcome =
+  | { kind: 'success'; status: number }
+  | { kind: 'retryable'; status: number | null; reason: string; retryAfterMs: number | null }
+  | { kind: 'permanent'; status: number | null; reason: string; disableCallback: boolean };
 
 export interface AttemptInfo {
   deliveryId: number;
@@ -14,7 +29,7 @@ export interface AttemptInfo {
   errorClass: string | null;
 }
 
-/** The typed outcomes the delivery engine emits; notifiers and auto-disable subscribe to them. */
+/** Emitted by delivery (attempts, outcomes), routing (enable, disable) and ingest (what was stored); notify subscribes. */
 export interface PipelineEvents {
   'delivery.attempted': AttemptInfo;
   'delivery.succeeded': AttemptInfo;
