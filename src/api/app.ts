@@ -31,6 +31,10 @@ import { alertRoutes } from './routes/alerts.js';
 import { noticeTargetRoutes } from './routes/targets.js';
 import { reportRoutes } from './routes/reports.js';
 import type { Notify } from '../notify/index.js';
+import type { InboundMapper } from '../inbound/mapper.js';
+import type { InboundRecorder } from '../inbound/recorder.js';
+import { sourceRoutes } from './routes/sources.js';
+import { inboundRoutes } from './routes/inbound.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
@@ -47,6 +51,8 @@ export interface AppDeps {
   notify?: Notify | undefined;
   /** Fetched credentials (advanced auth) for test calls, shared with the worker's. */
   authorizer?: RequestAuthorizer | undefined;
+  /** The inbound gateway: stores requests at /inbound/{token}, maps them after the answer. */
+  inbound?: { recorder: InboundRecorder; mapper: InboundMapper } | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -134,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(reportRoutes(deps));
       await v1.register(webhookRoutes(deps));
       await v1.register(whispirCallRoutes(deps));
+      if (deps.inbound) await v1.register(sourceRoutes({ store: deps.store, clock: deps.clock, mapper: deps.inbound.mapper }));
     },
     { prefix: '/v1' },
   );
@@ -143,6 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     root.addHook('onRequest', authenticate);
     await root.register(webhookRootRoutes(deps));
   });
+  // Vendors' callbacks: outside /v1 and its Basic auth (the token and the vendor's signature are the credentials).
+  if (deps.inbound) await app.register(inboundRoutes({ store: deps.store, clock: deps.clock, ...deps.inbound }));
   return app;
 }
 
