@@ -58,6 +58,7 @@ export class InboundMapper {
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
   private sweeping: Promise<void> | undefined;
+  private marks: { id: string; from: readonly InboundState[]; to: Parameters<typeof markInboundRequest>[3]; resolve: (done: boolean) => void; reject: (err: unknown) => void }[] = [];
 
   constructor(
     private readonly deps: { store: Store; ingestor: Ingestor; clock: Clock; log: Logger },
@@ -129,7 +130,7 @@ export class InboundMapper {
   }
 
   private async mapRow(row: NewInboundRequest, source: SourceRow, from: readonly InboundState[]): Promise<MapOutcome> {
-    const { ingestor, store, clock } = this.deps;
+    const { ingestor, clock } = this.deps;
     const mod = sourceFormat(source.format);
     let result: MapResult;
     try {
@@ -159,10 +160,34 @@ export class InboundMapper {
         outcome = { state: 'failed', eventIds: null, error: err.message };
       }
     }
-    // Where the request's state is the queue's own bookkeeping: a lost mark means one more mapping,
-    // which stores nothing new (the keys above).
-    await store.relaxed((trx) => markInboundRequest(trx, row.id, from, { ...outcome, at: clock.now() }));
+    await this.mark(row.id, from, { ...outcome, at: clock.now() });
     return outcome;
+  }
+
+  /**
+   * Records outcomes, those of requests mapped together in one transaction. It is the queue's own
+   * bookkeeping (relaxed commit): a lost mark means one more mapping, which stores nothing new (the
+   * idempotency keys).
+   */
+  private mark(id: string, from: readonly InboundState[], to: Parameters<typeof markInboundRequest>[3]): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.marks.push({ id, from, to, resolve, reject });
+      if (this.marks.length === 1) {
+        setImmediate(() => {
+          const batch = this.marks.splice(0);
+          this.deps.store
+            .relaxed(async (trx) => {
+              const done: boolean[] = [];
+              for (const m of batch) done.push(await markInboundRequest(trx, m.id, m.from, m.to));
+              return done;
+            })
+            .then(
+              (done) => batch.forEach((m, i) => m.resolve(done[i]!)),
+              (err: unknown) => batch.forEach((m) => m.reject(err)),
+            );
+        });
+      }
+    });
   }
 
   /** Maps the requests left `stored` before now − `graceMs`, except those queued here. */
