@@ -34,7 +34,7 @@ import type { Notify } from '../notify/index.js';
 import type { InboundMapper } from '../inbound/mapper.js';
 import type { InboundRecorder } from '../inbound/recorder.js';
 import { sourceRoutes } from './routes/sources.js';
-import { inboundRoutes } from './routes/inbound.js';
+import { INBOUND_BODY_TYPES, inboundRoutes } from './routes/inbound.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
@@ -202,7 +202,9 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
     body = { code: 'payload_too_large', message: `the body is larger than ${BODY_LIMIT} bytes` };
   } else if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     status = 415;
-    body = { code: 'unsupported_media_type', message: 'send JSON with Content-Type: application/json' };
+    // The inbound gateway takes vendors' bodies; the API, JSON.
+    const inbound = req.url.startsWith('/inbound/');
+    body = { code: 'unsupported_media_type', message: inbound ? `Content-Type ${String(req.headers['content-type'])} is none of ${INBOUND_BODY_TYPES.join(', ')}` : 'send JSON with Content-Type: application/json' };
   } else if ((error as FastifyError).statusCode === 400 || error instanceof SyntaxError) {
     status = 400;
     const json = error instanceof SyntaxError || /JSON/i.test(error.message);

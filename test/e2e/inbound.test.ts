@@ -228,6 +228,17 @@ for (const backend of BACKENDS) {
       expect(await t.relay.store.db.selectFrom('inbound_requests').select('id').where('source_id', '=', src.id).execute()).toHaveLength(0);
     });
 
+    it('a body of another type is a 415, one over the API body limit a 413; neither is stored', async () => {
+      const auth = await tenant('bodies');
+      const src = await createSource({ title: 'bodies', format: 'octopush' }, auth);
+      const other = await send(`${base}${src.ingest_path}`, { body: 'x', type: 'application/octet-stream' });
+      expect(other.status).toBe(415);
+      expect(JSON.parse(other.body)).toMatchObject({ code: 'unsupported_media_type', message: expect.stringContaining('application/x-www-form-urlencoded') });
+      const big = await send(`${base}${src.ingest_path}`, { body: JSON.stringify({ message_id: 'x', status: 'DELIVERED', delivery_date: '2026-07-01 12:00:00', pad: 'x'.repeat(1024 * 1024) }), type: 'application/json' });
+      expect(big.status).toBe(413);
+      expect((await requestsOf(src.id, auth)).total).toBe(0);
+    });
+
     it('bad input on /v1/sources is a 422 naming the field and changes nothing', async () => {
       const auth = await tenant('bad');
       const src = await createSource({ title: 'ok', format: 'engagelab', settings: { username: 'shop', secret: 's' } }, auth);

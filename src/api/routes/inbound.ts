@@ -22,7 +22,7 @@ export interface InboundDeps {
 }
 
 /** The bodies vendors send; each kept as the text received (parsers scoped to this plugin). */
-const BODY_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/xml', 'application/xml', 'text/plain'];
+export const INBOUND_BODY_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/xml', 'application/xml', 'text/plain'];
 
 /** Header values as single strings (repeated ones joined), credentials redacted when `redact`. */
 function headerMap(req: FastifyRequest, redact: boolean): Record<string, string> {
@@ -63,7 +63,7 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
   return async (app) => {
     // Raw text for every body a vendor sends; this plugin's parsers only (the API's stay JSON).
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser(BODY_TYPES, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser(INBOUND_BODY_TYPES, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
 
     app.route({
       method: ['POST', 'GET'],
