@@ -164,7 +164,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   if (has('api')) {
     // Inbound requests are mapped where they are received; the sweep maps what any process left stored.
     inboundRecorder = new InboundRecorder(store);
-    inboundMapper = new InboundMapper({ store, ingestor, clock, log: log.child({ component: 'inbound' }) });
+    inboundMapper = new InboundMapper({ store, ingestor, clock, log: log.child({ component: 'inbound' }), metrics });
     inboundMapper.start();
     const inbound = { recorder: inboundRecorder, mapper: inboundMapper };
     app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer, inbound });

@@ -151,7 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await root.register(webhookRootRoutes(deps));
   });
   // Vendors' callbacks: outside /v1 and its Basic auth (the token and the vendor's signature are the credentials).
-  if (deps.inbound) await app.register(inboundRoutes({ store: deps.store, clock: deps.clock, ...deps.inbound }));
+  if (deps.inbound) await app.register(inboundRoutes({ store: deps.store, clock: deps.clock, metrics: deps.metrics, ...deps.inbound }));
   return app;
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import type { Metrics } from '../lib/metrics.js';
 import type { EventInput, Ingestor } from '../ingest/ingest.js';
 import type { Store } from '../store/db.js';
 import { findInboundRequestById, listStoredInboundRequests, markInboundRequest, type InboundState } from '../store/inbound.js';
@@ -61,7 +62,7 @@ export class InboundMapper {
   private marks: { id: string; from: readonly InboundState[]; to: Parameters<typeof markInboundRequest>[3]; resolve: (done: boolean) => void; reject: (err: unknown) => void }[] = [];
 
   constructor(
-    private readonly deps: { store: Store; ingestor: Ingestor; clock: Clock; log: Logger },
+    private readonly deps: { store: Store; ingestor: Ingestor; clock: Clock; log: Logger; metrics?: Metrics },
     private readonly opts: MapperOptions = {},
   ) {}
 
@@ -160,7 +161,7 @@ export class InboundMapper {
         outcome = { state: 'failed', eventIds: null, error: err.message };
       }
     }
-    await this.mark(row.id, from, { ...outcome, at: clock.now() });
+    if (await this.mark(row.id, from, { ...outcome, at: clock.now() })) this.deps.metrics?.inboundMapped.inc({ state: outcome.state });
     return outcome;
   }
 

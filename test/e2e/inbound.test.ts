@@ -146,6 +146,10 @@ for (const backend of BACKENDS) {
       // Twilio posts; a GET is refused with the methods it takes.
       const get = await send(url, { method: 'GET' });
       expect(get.status).toBe(405);
+      const metrics = String((await t.api('GET', '/metrics')).body);
+      expect(metrics).toContain('relay_inbound_requests_total{format="twilio",outcome="stored"} 1');
+      expect(metrics).toContain('relay_inbound_requests_total{format="twilio",outcome="refused"} 3');
+      expect(metrics).toMatch(/relay_inbound_mapped_total\{state="mapped"\} [1-9]/);
     });
 
     it('an unmapped request is listed with its reason, and mapped by a replay after the settings are fixed', async () => {

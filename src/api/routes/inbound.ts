@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Clock } from '../../lib/clock.js';
+import type { Metrics } from '../../lib/metrics.js';
 import type { Store } from '../../store/db.js';
 import type { NewInboundRequest } from '../../store/schema.js';
 import { findSourceByToken } from '../../store/sources.js';
@@ -17,6 +18,7 @@ import { ErrorBody } from './common.js';
 export interface InboundDeps {
   store: Store;
   clock: Clock;
+  metrics: Metrics;
   recorder: InboundRecorder;
   mapper: InboundMapper;
 }
@@ -100,8 +102,14 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
         const settings = JSON.parse(source.settings) as Record<string, unknown>;
         const now = deps.clock.now();
         const refused = mod.verify(request, settings, now);
-        if (refused !== null) throw new ApiError('unauthorized', refused);
-        if (mod.isCheck?.(request)) return send(reply, mod.answer);
+        if (refused !== null) {
+          deps.metrics.inboundRequests.inc({ format: mod.name, outcome: 'refused' });
+          throw new ApiError('unauthorized', refused);
+        }
+        if (mod.isCheck?.(request)) {
+          deps.metrics.inboundRequests.inc({ format: mod.name, outcome: 'check' });
+          return send(reply, mod.answer);
+        }
         const row: NewInboundRequest = {
           id: newId('inr', now),
           source_id: source.id,
@@ -117,6 +125,7 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
           mapped_at: null,
         };
         await deps.recorder.record(row);
+        deps.metrics.inboundRequests.inc({ format: mod.name, outcome: 'stored' });
         send(reply, mod.answer);
         // The answer is written: mapping (queued, on a later turn) never delays or fails what the vendor is told.
         deps.mapper.enqueue(row, source);
