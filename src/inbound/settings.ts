@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { invalid } from '../errors.js';
 import { isTimeZone } from '../formats/fields.js';
-import { REDACTED_VALUE, text, type FieldSpec } from '../formats/module.js';
+import { text, type FieldSpec } from '../formats/module.js';
 import type { SourceFormat } from './module.js';
 
 /**
@@ -49,9 +49,6 @@ export function settingsView(mod: SourceFormat, settings: Record<string, unknown
   for (const k of mod.secretSettings) out[`${k}_set`] = settings[k] !== undefined && settings[k] !== '';
   return out;
 }
-
-/** Shown in place of a credential in stored headers and query strings. */
-export { REDACTED_VALUE };
 
 /** A text setting's schema. */
 export const TextSchema = (description: string, max = 1024) => Type.String({ minLength: 1, maxLength: max, description });

@@ -57,6 +57,18 @@ export async function updateSource(db: Db, row: SourceRow): Promise<boolean> {
   return Number(res.numUpdatedRows) > 0;
 }
 
+/** Gives a source a new URL token (sealed) and digest: the old ingest URL stops working at once. False when it is gone. */
+export async function replaceSourceToken(db: Db, row: SourceRow, token: string, now: number): Promise<boolean> {
+  const sealed = sealSource({ ...row, token });
+  const res = await db
+    .updateTable('sources')
+    .set({ token: sealed.token, token_digest: tokenDigest(token), updated_at: now })
+    .where('account_id', '=', row.account_id)
+    .where('id', '=', row.id)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
 /** Deletes a source and the requests it received; false when it was not there. */
 export async function deleteSource(db: Db, accountId: string, id: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {

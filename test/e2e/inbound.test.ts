@@ -227,6 +227,14 @@ for (const backend of BACKENDS) {
       expect((await t.api('GET', '/v1/sources', undefined, { auth: other })).body.total).toBe(0);
       expect((await t.api('GET', `/v1/sources/${src.id}`, undefined, { auth: mine })).body.title).toBe('mine');
       expect((await send(`${base}/inbound/not-a-token`, { body: '{}', type: 'application/json' })).status).toBe(404);
+      // A new token: the old URL is a 404 at once, the new one works.
+      const rotated = await t.api('POST', `/v1/sources/${src.id}/rotate-token`, undefined, { auth: mine });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.ingest_path).not.toBe(src.ingest_path);
+      expect((await send(`${base}${src.ingest_path}`, { body: octopushDr('oct-old'), type: 'application/json' })).status).toBe(404);
+      expect((await send(`${base}${rotated.body.ingest_path}`, { body: octopushDr('oct-new'), type: 'application/json' })).status).toBe(200);
+      expect((await t.api('POST', `/v1/sources/${src.id}/rotate-token`, undefined, { auth: other })).status).toBe(404);
+      src.ingest_path = rotated.body.ingest_path;
       expect((await t.api('DELETE', `/v1/sources/${src.id}`, undefined, { auth: mine })).status).toBe(204);
       expect((await send(`${base}${src.ingest_path}`, { body: octopushDr('oct-u'), type: 'application/json' })).status).toBe(404);
       expect(await t.relay.store.db.selectFrom('inbound_requests').select('id').where('source_id', '=', src.id).execute()).toHaveLength(0);
@@ -269,7 +277,7 @@ for (const backend of BACKENDS) {
 
     it('the routes are in the OpenAPI document; the formats are listed with their fields', async () => {
       const doc = await t.api('GET', '/docs/json');
-      for (const p of ['/v1/sources', '/v1/sources/{id}', '/v1/sources/{id}/requests', '/v1/sources/{id}/requests/{rid}/replay', '/inbound/{token}', '/v1/sources/formats']) {
+      for (const p of ['/v1/sources', '/v1/sources/{id}', '/v1/sources/{id}/rotate-token', '/v1/sources/{id}/requests', '/v1/sources/{id}/requests/{rid}/replay', '/inbound/{token}', '/v1/sources/formats']) {
         expect(doc.body.paths[p], p).toBeDefined();
       }
       const formats = await t.api('GET', '/v1/sources/formats');

@@ -11,7 +11,7 @@ import type { Answer, InboundRequest } from '../../inbound/module.js';
 import type { InboundMapper } from '../../inbound/mapper.js';
 import type { InboundRecorder } from '../../inbound/recorder.js';
 import { CREDENTIAL_HEADERS, CREDENTIAL_PARAMS, sourceFormat } from '../../inbound/registry.js';
-import { REDACTED_VALUE } from '../../inbound/settings.js';
+import { REDACTED_VALUE } from '../../formats/module.js';
 import { BODY_LIMIT } from '../app.js';
 import { ErrorBody } from './common.js';
 

@@ -10,7 +10,7 @@ import { settingsView } from '../../inbound/settings.js';
 import type { Store } from '../../store/db.js';
 import { findInboundRequest, listInboundRequests } from '../../store/inbound.js';
 import type { InboundRequestRow, SourceRow } from '../../store/schema.js';
-import { deleteSource, findSource, insertSource, listSources, tokenDigest, updateSource } from '../../store/sources.js';
+import { deleteSource, findSource, insertSource, listSources, replaceSourceToken, tokenDigest, updateSource } from '../../store/sources.js';
 import type { Clock } from '../../lib/clock.js';
 import { ErrorBody, isoTime, Paging } from './common.js';
 
@@ -195,6 +195,25 @@ export function sourceRoutes(deps: { store: Store; clock: Clock; mapper: Inbound
         const next: SourceRow = { ...row, title: req.body.title === undefined ? row.title : text('title', req.body.title, 200), settings, updated_at: deps.clock.now() };
         if (!(await updateSource(deps.store.db, next))) throw notFound(`source ${row.id}`);
         return sourceJson(next, baseOf(req));
+      },
+    );
+
+    app.post(
+      '/sources/:id/rotate-token',
+      {
+        schema: {
+          tags,
+          summary: 'Give the source a new ingest URL (a new token); the old one answers 404 from then on',
+          params: Params,
+          response: { 200: SourceOut, 404: ErrorBody },
+        },
+      },
+      async (req) => {
+        const row = await own(req.principal.accountId, req.params.id);
+        const token = randomToken(24);
+        const now = deps.clock.now();
+        if (!(await replaceSourceToken(deps.store.db, row, token, now))) throw notFound(`source ${row.id}`);
+        return sourceJson({ ...row, token, token_digest: tokenDigest(token), updated_at: now }, baseOf(req));
       },
     );
 
