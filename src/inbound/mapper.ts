@@ -219,12 +219,6 @@ export class InboundMapper {
     return this.sweeping;
   }
 
-  /** Resolves once nothing is queued or being mapped here. */
-  async drained(): Promise<void> {
-    if (this.inFlight === 0 && (this.queue.length === 0 || this.paused)) return;
-    await new Promise<void>((resolve) => this.idle.push(resolve));
-  }
-
   /** Stops: what is being mapped finishes; what is queued stays `stored` in the database, for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
