@@ -2,8 +2,8 @@
  * callback-relay benchmark (`npm run bench`). Starts the relay on a fresh database, a receiver in its
  * own process on 127.0.0.1, and measures: the raw HTTP ceiling, bare reference loops (bare.ts), backlog
  * drain, ingest (single and
- * batch), ingest→delivered latency at a fixed rate, isolation from a dead receiver, and peak RSS with
- * a large backlog. Prints a table; `--json` prints one JSON object on stdout (table goes to stderr).
+ * batch), ingest→delivered latency at a fixed rate, the inbound gateway's answer latency at a fixed
+ * rate of Octopush DLRs, isolation from a dead receiver, and peak RSS with a large backlog. Prints a table; `--json` prints one JSON object on stdout (table goes to stderr).
  *
  * @example
  *   npm run bench -- --quick                       # < 1 min, smaller counts
@@ -21,12 +21,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { closedLoop, createCallback, eventData, loadBacklog, openLoop } from './load.js';
+import { api, closedLoop, createCallback, eventData, loadBacklog, openLoop } from './load.js';
 import type { BenchEvent } from './load.js';
 import { Bare, Receiver, Relay, killAllSync, sleep, stopAll } from './procs.js';
 import type { ReceiverStats } from './protocol.js';
 
-const PHASES = ['raw', 'reference', 'drain', 'ingest', 'latency', 'isolation', 'memory'] as const;
+const PHASES = ['raw', 'reference', 'drain', 'ingest', 'latency', 'inbound', 'isolation', 'memory'] as const;
 type Phase = (typeof PHASES)[number];
 const ALL_ROLES = 'api,worker,scheduler';
 const EVENT_TYPE = 'sms.delivered';
@@ -42,6 +42,8 @@ interface Options {
   workers: number;
   /** Events per second of the latency phase; by default the sizes' own. */
   rate: number | undefined;
+  /** Requests per second of the inbound phase; by default the sizes' own. */
+  inboundRate: number | undefined;
 }
 
 /** Counts and time limits; every loop of the bench is bounded by one of these. */
@@ -55,6 +57,10 @@ interface Sizes {
   /** Unmeasured open-loop traffic at the same rate first, so the measured run sees optimised code. */
   latencyWarmupMs: number;
   latencyMs: number;
+  /** Octopush DLRs per second posted to /inbound/{token}, and for how long (measured after a warm-up). */
+  inboundRate: number;
+  inboundWarmupMs: number;
+  inboundMs: number;
   isolationDeliveries: number;
   /** Healthy and with-blackhole drains alternate this many times. */
   isolationRounds: number;
@@ -74,6 +80,9 @@ const FULL: Sizes = {
   latencyRate: 1_000,
   latencyWarmupMs: 3_000,
   latencyMs: 5_000,
+  inboundRate: 1_000,
+  inboundWarmupMs: 3_000,
+  inboundMs: 10_000,
   isolationDeliveries: 100_000,
   isolationRounds: 2,
   backlog: 1_000_000,
@@ -92,6 +101,9 @@ const QUICK: Sizes = {
   latencyRate: 1_000,
   latencyWarmupMs: 1_500,
   latencyMs: 3_000,
+  inboundRate: 1_000,
+  inboundWarmupMs: 1_500,
+  inboundMs: 3_000,
   isolationDeliveries: 20_000,
   isolationRounds: 1,
   backlog: 100_000,
@@ -123,6 +135,7 @@ function parseOptions(argv: string[]): Options {
         'keep-tmp': { type: 'boolean', default: false },
         workers: { type: 'string', default: '1' },
         rate: { type: 'string' },
+        'inbound-rate': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -132,10 +145,11 @@ function parseOptions(argv: string[]): Options {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(
-      `usage: node dist/bench/bench.js [--db sqlite|postgres] [--quick] [--json] [--only ${PHASES.join(',')}] [--keep-tmp] [--workers N] [--rate N]\n` +
+      `usage: node dist/bench/bench.js [--db sqlite|postgres] [--quick] [--json] [--only ${PHASES.join(',')}] [--keep-tmp] [--workers N] [--rate N] [--inbound-rate N]\n` +
         `  --db postgres uses $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), one fresh schema per phase\n` +
         `  --workers N: the drain phase runs N relay processes against one PostgreSQL database (default 1)\n` +
-        `  --rate N: events/s of the latency phase (default ${FULL.latencyRate})\n`,
+        `  --rate N: events/s of the latency phase (default ${FULL.latencyRate})\n` +
+        `  --inbound-rate N: Octopush DLRs/s of the inbound phase (default ${FULL.inboundRate})\n`,
     );
     process.exit(0);
   }
@@ -146,6 +160,10 @@ function parseOptions(argv: string[]): Options {
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 100_000)) {
     throw new UsageError(`--rate must be an integer from 1 to 100000, got "${values.rate}"`);
+  }
+  const inboundRate = values['inbound-rate'] === undefined ? undefined : Number(values['inbound-rate']);
+  if (inboundRate !== undefined && (!Number.isInteger(inboundRate) || inboundRate < 1 || inboundRate > 100_000)) {
+    throw new UsageError(`--inbound-rate must be an integer from 1 to 100000, got "${values['inbound-rate']}"`);
   }
   let only = new Set<Phase>(PHASES);
   if (values.only) {
@@ -163,6 +181,7 @@ function parseOptions(argv: string[]): Options {
     pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     workers,
     rate,
+    inboundRate,
   };
 }
 
@@ -194,7 +213,8 @@ class Bench {
       // Ten ports, so that the isolation phase's ten callbacks look like ten receivers.
       const ok = await Receiver.start('ok', 10);
       const sizes = opts.quick ? QUICK : FULL;
-      return new Bench(opts, opts.rate === undefined ? sizes : { ...sizes, latencyRate: opts.rate }, tmp, ok);
+      const rates = { ...sizes, ...(opts.rate !== undefined ? { latencyRate: opts.rate } : {}), ...(opts.inboundRate !== undefined ? { inboundRate: opts.inboundRate } : {}) };
+      return new Bench(opts, rates, tmp, ok);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
@@ -637,6 +657,68 @@ async function latency(b: Bench): Promise<{ p50: number; p99: number; detail: Re
   }
 }
 
+/**
+ * The inbound gateway: Octopush delivery receipts (form-encoded, as Octopush posts them) to a source's
+ * /inbound/{token} at a fixed rate, open loop; the latency is from each request's due time to its
+ * answer (stored, then answered), so a relay falling behind shows as latency. Each receipt is then
+ * mapped and delivered to a callback, as in production: the answer competes with that work.
+ */
+async function inbound(b: Bench): Promise<{ p50: number; p99: number; detail: Record<string, unknown> }> {
+  const db = await b.database('inbound');
+  try {
+    const relay = await b.relay(db, ALL_ROLES, 'inbound');
+    try {
+      await createCallback(relay, b.ok.url(0));
+      const source = (await api(relay, 'POST', '/v1/sources', { title: 'bench', format: 'octopush' }, [201])) as { id: string; ingest_path: string };
+      const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      const dlr = (i: number) =>
+        new URLSearchParams({ channel: 'sms', message_id: `oct_${i.toString(36).padStart(8, '0')}`, number: '+4915550100123', status: 'DELIVERED', delivery_date: '2026-07-01 12:00:00', meta_data: '{"batch":"bench"}' }).toString();
+      const samples: number[] = [];
+      const post = async (i: number, dueAt: number | null): Promise<boolean> => {
+        const res = await relay.pool.request({ method: 'POST', path: source.ingest_path, headers, body: dlr(i) });
+        await res.body.dump();
+        if (dueAt !== null) samples.push(performance.now() - dueAt);
+        return res.statusCode === 200;
+      };
+      const rate = b.sizes.inboundRate;
+      await b.ok.reset({ distinct: true });
+      log(`  warm-up: ${rate} DLRs/s for ${b.sizes.inboundWarmupMs / 1000} s (open loop, not measured)`);
+      const warm = await openLoop(rate, b.sizes.inboundWarmupMs, (i) => post(1_000_000 + i, null));
+      await waitDelivered(b.ok, warm.accepted, relay, 60_000, 15_000);
+      await b.ok.reset({ distinct: true });
+      log(`  ${rate} Octopush DLRs/s to /inbound/{token} for ${b.sizes.inboundMs / 1000} s (open loop)`);
+      const cpu0 = relay.cpuMs();
+      const run = await openLoop(rate, b.sizes.inboundMs, (i, dueAt) => post(i, dueAt));
+      const cpu1 = relay.cpuMs();
+      // Every answered receipt is mapped and delivered afterwards (a check, not a figure of the phase).
+      const waited = await waitDelivered(b.ok, run.accepted, relay, 60_000, 15_000);
+      samples.sort((x, y) => x - y);
+      return {
+        p50: percentile(samples, 0.5),
+        p99: percentile(samples, 0.99),
+        detail: {
+          rate_per_s: rate,
+          seconds: b.sizes.inboundMs / 1000,
+          sent: run.sent,
+          answered_200: run.accepted,
+          failures: run.failures,
+          delivered_after: waited.stats.distinct,
+          max_client_lag_ms: round(run.maxLagMs, 1),
+          p90_ms: round(percentile(samples, 0.9), 1),
+          p95_ms: round(percentile(samples, 0.95), 1),
+          p999_ms: round(percentile(samples, 0.999), 1),
+          max_ms: round(samples[samples.length - 1] ?? NaN, 1),
+          relay_cpu_us_per_request: cpuPer(cpu0, cpu1, run.sent),
+        },
+      };
+    } finally {
+      await relay.stop();
+    }
+  } finally {
+    await db.dispose();
+  }
+}
+
 async function isolation(b: Bench): Promise<{ ratio: number; detail: Record<string, unknown> }> {
   const total = b.sizes.isolationDeliveries;
   const events = Math.ceil(total / 10);
@@ -745,6 +827,8 @@ interface Results {
   ingest_batch_per_s: number | null;
   latency_p50_ms: number | null;
   latency_p99_ms: number | null;
+  inbound_p50_ms: number | null;
+  inbound_p99_ms: number | null;
   isolation_ratio: number | null;
   backlog_rss_mb: number | null;
   backlog_size: number;
@@ -787,6 +871,9 @@ function table(r: Results): string {
     [['ingest'], 'ingest batch', `${fmt(r.ingest_batch_per_s)} /s`, `POST /v1/events/batch × ${batchSize ?? '?'}, 8 in flight`],
     [['latency'], 'latency p50', `${fmt(r.latency_p50_ms, 1)} ms`, `ingest → delivered, ${fmt(Number(d('latency').rate_per_s ?? NaN))} events/s open loop`],
     [['latency'], 'latency p99', `${fmt(r.latency_p99_ms, 1)} ms`, ''],
+    [['inbound'], 'inbound answer p50', `${fmt(r.inbound_p50_ms, 1)} ms`, `Octopush DLRs to /inbound/{token}, ${fmt(Number(d('inbound').rate_per_s ?? NaN))}/s open loop, stored then answered (mapped and delivered after)`],
+    [['inbound'], 'inbound answer p95', `${fmt(Number(d('inbound').p95_ms ?? NaN), 1)} ms`, ''],
+    [['inbound'], 'inbound answer p99', `${fmt(r.inbound_p99_ms, 1)} ms`, `target < 20 ms; relay CPU ${fmt(Number(d('inbound').relay_cpu_us_per_request ?? NaN), 1)} µs per request incl. mapping and delivery`],
     [['isolation'], 'isolation', fmt(r.isolation_ratio, 3), 'healthy drain with 1 of 10 receivers dead ÷ all healthy'],
     [['memory'], 'backlog RSS', `${fmt(r.backlog_rss_mb)} MiB`, `peak of the relay with ${fmt(r.backlog_size)} deliveries owed`],
   ];
@@ -835,6 +922,8 @@ async function main(): Promise<number> {
     ingest_batch_per_s: null,
     latency_p50_ms: null,
     latency_p99_ms: null,
+    inbound_p50_ms: null,
+    inbound_p99_ms: null,
     isolation_ratio: null,
     backlog_rss_mb: null,
     backlog_size: sizes.backlog,
@@ -892,6 +981,13 @@ async function main(): Promise<number> {
       r.latency_p99_ms = round(x.p99, 1);
       r.details.latency = x.detail;
       log(`  latency p50 ${r.latency_p50_ms} ms, p99 ${r.latency_p99_ms} ms`);
+    });
+    await run('inbound', async () => {
+      const x = await inbound(b);
+      r.inbound_p50_ms = round(x.p50, 1);
+      r.inbound_p99_ms = round(x.p99, 1);
+      r.details.inbound = x.detail;
+      log(`  inbound answer p50 ${r.inbound_p50_ms} ms, p99 ${r.inbound_p99_ms} ms`);
     });
     await run('isolation', async () => {
       const x = await isolation(b);

@@ -7,6 +7,7 @@ export const ERRORS = {
   bad_request: 400,
   unauthorized: 401,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   request_timeout: 408,
   payload_too_large: 413,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './lib/clock.js';
 import type { Job } from './scheduler.js';
 import type { Store } from './store/db.js';
+import { deleteExpiredInboundRequests } from './store/inbound.js';
 import {
   deleteAttemptsOfDeliveries,
   deleteEventsWithoutDeliveries,
@@ -32,6 +33,8 @@ export interface PurgeCounts {
   deliveries: number;
   attempts: number;
   events: number;
+  /** Requests received at /inbound/{token} (present once some were purged). */
+  inbound?: number;
 }
 
 /**
@@ -49,7 +52,8 @@ export function purgeBefore(policy: RetentionPolicyRow, defaultMs: number, now: 
 /**
  * Purges finished deliveries (delivered, failed) with their attempts, and events once none of their
  * deliveries is left, older than each account's retention; owed deliveries (pending, leased, held)
- * and their events are never touched. In batches of `batchSize` rows, each its own short
+ * and their events are never touched. Requests received by the inbound gateway go by the same
+ * retention, except those not mapped yet. In batches of `batchSize` rows, each its own short
  * transaction, yielding between them so ingest and delivery get the database (on SQLite: the one
  * connection and the event loop) in between.
  */
@@ -127,6 +131,15 @@ export class RetentionPurger {
       if (n === 0) break;
       counts.batches += 1;
       counts.attempts += n;
+      if (n < size) break;
+      await yieldTurn();
+    }
+    // Raw requests of the inbound gateway (those still to be mapped stay).
+    while (more()) {
+      const n = await deleteExpiredInboundRequests(store.db, store.caps, accountId, before, size);
+      if (n === 0) break;
+      counts.batches += 1;
+      counts.inbound = (counts.inbound ?? 0) + n;
       if (n < size) break;
       await yieldTurn();
     }

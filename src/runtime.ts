@@ -20,6 +20,8 @@ import { TokenAuthorizer } from './delivery/token-auth.js';
 import { setMasterKeys } from './lib/seal.js';
 import { shutdown } from './shutdown.js';
 import { sealStoredSecrets } from './admin/secrets.js';
+import { InboundRecorder } from './inbound/recorder.js';
+import { InboundMapper } from './inbound/mapper.js';
 
 /** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
 const DUE_CHANNEL = 'callback_relay_due';
@@ -36,6 +38,8 @@ export interface Relay {
   /** Failure notices, circuit breaker, auto-disable, operational events, alerts, reports. */
   notify: Notify;
   scheduler: Scheduler | undefined;
+  /** The inbound gateway's mapper (api role): maps stored requests after they were answered. */
+  inboundMapper: InboundMapper | undefined;
   app: App | undefined;
   /** Without the api role: the server of /healthz, /readyz and /metrics alone. */
   ops: OpsApp | undefined;
@@ -156,8 +160,15 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   let app: App | undefined;
   let ops: OpsApp | undefined;
   let url: string | undefined;
+  let inboundRecorder: InboundRecorder | undefined;
+  let inboundMapper: InboundMapper | undefined;
   if (has('api')) {
-    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer });
+    // Inbound requests are mapped where they are received; the sweep maps what any process left stored.
+    inboundRecorder = new InboundRecorder(store);
+    inboundMapper = new InboundMapper({ store, ingestor, clock, log: log.child({ component: 'inbound' }), metrics });
+    inboundMapper.start();
+    const inbound = { recorder: inboundRecorder, mapper: inboundMapper };
+    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer, inbound });
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
     } else {
@@ -181,6 +192,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     authorizer,
     notify,
     scheduler,
+    inboundMapper,
     app,
     ops,
     log,
@@ -190,6 +202,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
       closing ??= shutdown({
         app,
         ops,
+        inbound: { recorder: inboundRecorder, mapper: inboundMapper },
         ingestor,
         worker,
         scheduler,

@@ -7,11 +7,15 @@ import type { DeliveryWorker } from './delivery/worker.js';
 import type { Scheduler } from './scheduler.js';
 import type { Notify } from './notify/index.js';
 import type { App, OpsApp } from './api/app.js';
+import type { InboundRecorder } from './inbound/recorder.js';
+import type { InboundMapper } from './inbound/mapper.js';
 
 /** What a running relay holds, in the parts its shutdown lets go of; absent: not run by this process's roles. */
 export interface RunningParts {
   app: App | undefined;
   ops: OpsApp | undefined;
+  /** The inbound gateway's recorder and mapper (api role). */
+  inbound: { recorder: InboundRecorder | undefined; mapper: InboundMapper | undefined };
   ingestor: Ingestor;
   worker: DeliveryWorker | undefined;
   scheduler: Scheduler | undefined;
@@ -35,6 +39,9 @@ export interface RunningParts {
 export async function shutdown(p: RunningParts): Promise<void> {
   if (p.app) await p.app.close();
   if (p.ops) await p.ops.close();
+  // Inbound requests answered are stored; their mapping ends before ingest's last commit.
+  await p.inbound.recorder?.flush();
+  await p.inbound.mapper?.stop();
   await p.ingestor.flush();
   if (p.worker) await p.worker.stop(p.drainMs);
   if (p.scheduler) await p.scheduler.stop();

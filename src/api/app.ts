@@ -31,6 +31,10 @@ import { alertRoutes } from './routes/alerts.js';
 import { noticeTargetRoutes } from './routes/targets.js';
 import { reportRoutes } from './routes/reports.js';
 import type { Notify } from '../notify/index.js';
+import type { InboundMapper } from '../inbound/mapper.js';
+import type { InboundRecorder } from '../inbound/recorder.js';
+import { sourceRoutes } from './routes/sources.js';
+import { INBOUND_BODY_TYPES, inboundRoutes } from './routes/inbound.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
@@ -47,6 +51,8 @@ export interface AppDeps {
   notify?: Notify | undefined;
   /** Fetched credentials (advanced auth) for test calls, shared with the worker's. */
   authorizer?: RequestAuthorizer | undefined;
+  /** The inbound gateway: stores requests at /inbound/{token}, maps them after the answer. */
+  inbound?: { recorder: InboundRecorder; mapper: InboundMapper } | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -134,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(reportRoutes(deps));
       await v1.register(webhookRoutes(deps));
       await v1.register(whispirCallRoutes(deps));
+      if (deps.inbound) await v1.register(sourceRoutes({ store: deps.store, clock: deps.clock, mapper: deps.inbound.mapper }));
     },
     { prefix: '/v1' },
   );
@@ -143,6 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     root.addHook('onRequest', authenticate);
     await root.register(webhookRootRoutes(deps));
   });
+  // Vendors' callbacks: outside /v1 and its Basic auth (the token and the vendor's signature are the credentials).
+  if (deps.inbound) await app.register(inboundRoutes({ store: deps.store, clock: deps.clock, metrics: deps.metrics, ...deps.inbound }));
   return app;
 }
 
@@ -193,7 +202,9 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
     body = { code: 'payload_too_large', message: `the body is larger than ${BODY_LIMIT} bytes` };
   } else if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     status = 415;
-    body = { code: 'unsupported_media_type', message: 'send JSON with Content-Type: application/json' };
+    // The inbound gateway takes vendors' bodies; the API, JSON.
+    const inbound = req.url.startsWith('/inbound/');
+    body = { code: 'unsupported_media_type', message: inbound ? `Content-Type ${String(req.headers['content-type'])} is none of ${INBOUND_BODY_TYPES.join(', ')}` : 'send JSON with Content-Type: application/json' };
   } else if ((error as FastifyError).statusCode === 400 || error instanceof SyntaxError) {
     status = 400;
     const json = error instanceof SyntaxError || /JSON/i.test(error.message);

@@ -21,6 +21,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly inboundRequests = new Counter({
+    name: 'relay_inbound_requests_total',
+    help: 'Requests at /inbound/{token} by source format and outcome (stored, refused: bad signature, check: a vendor URL check answered)',
+    labelNames: ['format', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly inboundMapped = new Counter({
+    name: 'relay_inbound_mapped_total',
+    help: 'Stored inbound requests mapped, by resulting state (mapped, unmapped, failed)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   constructor(queue?: () => Promise<{ depth: number; oldestDueAt: number | null }>, now: () => number = Date.now) {
     collectDefaultMetrics({ register: this.registry });
     if (queue) {

@@ -359,6 +359,52 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('idempotency_digest', 'text').execute();
       },
     },
+    // 0011: the inbound gateway: sources (a vendor's callbacks coming in at /inbound/{token}) and the raw
+    // requests they received, kept (subject to retention) with what each became.
+    '0011_sources': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('sources')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('settings', 'text', (c) => c.notNull())
+          // The token is a credential: sealed at rest; requests find their source by its SHA-256.
+          .addColumn('token', 'text', (c) => c.notNull())
+          .addColumn('token_digest', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sources_account').on('sources').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('inbound_requests')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('source_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('headers', 'text', (c) => c.notNull())
+          .addColumn('query', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('event_ids', 'text')
+          .addColumn('error', 'text')
+          .addColumn('mapped_at', 'bigint')
+          .execute();
+        // A source's requests newest first (the API's list).
+        await db.schema.createIndex('inbound_requests_source').on('inbound_requests').columns(['source_id', 'received_at', 'id']).execute();
+        // The retention purge, per account by age.
+        await db.schema.createIndex('inbound_requests_account').on('inbound_requests').columns(['account_id', 'received_at']).execute();
+        // The sweep of requests stored but not yet mapped (few: only those in flight or left by a crash).
+        await db.schema
+          .createIndex('inbound_requests_stored')
+          .on('inbound_requests')
+          .columns(['received_at'])
+          .where(sql.ref('state'), '=', 'stored')
+          .execute();
+      },
+    },
     // 0012: where processes share the database, a counter that every change to callbacks moves (a
     // statement trigger, so no write path can forget it): ingest reads it before routing, so an event
     // sent after a callback's create was answered is routed to it whichever process created it.

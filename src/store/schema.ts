@@ -23,6 +23,45 @@ export interface Database {
   webhook_ids: WebhookIdsTable;
   /** PostgreSQL only (0012): moved by every change to callbacks. */
   registry_version: RegistryVersionTable;
+  sources: SourcesTable;
+  inbound_requests: InboundRequestsTable;
+}
+
+/** A source of inbound callbacks: a vendor posting to /inbound/{token} (migration 0011). */
+export interface SourcesTable {
+  id: string;
+  account_id: string;
+  title: string;
+  /** The inbound format (src/inbound/registry.ts). */
+  format: string;
+  /** JSON object of the format's settings; its secrets sealed at rest (store/sealing.ts). */
+  settings: string;
+  /** The URL token, sealed at rest. */
+  token: string;
+  /** Hex SHA-256 of the token: how a request finds its source. */
+  token_digest: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One request received at /inbound/{token}, kept raw with what it became. */
+export interface InboundRequestsTable {
+  id: string;
+  source_id: string;
+  account_id: string;
+  received_at: number;
+  method: string;
+  /** JSON object, credential headers redacted. */
+  headers: string;
+  /** The query string as received (without `?`), credentials redacted. */
+  query: string;
+  body: string;
+  /** stored | mapped | unmapped | failed */
+  state: string;
+  /** JSON array of the event ids it became. */
+  event_ids: string | null;
+  error: string | null;
+  mapped_at: number | null;
 }
 
 /** The integer id the EngageLab e-mail WebHooks API shows for a callback (migration 0008). */
@@ -302,3 +341,6 @@ export type AccountSettingsRow = Selectable<AccountSettingsTable>;
 export type NoticeTargetRow = Selectable<NoticeTargetsTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type ReportRunRow = Selectable<ReportRunsTable>;
+export type SourceRow = Selectable<SourcesTable>;
+export type InboundRequestRow = Selectable<InboundRequestsTable>;
+export type NewInboundRequest = Insertable<InboundRequestsTable>;

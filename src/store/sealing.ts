@@ -2,7 +2,8 @@ import { Memo } from '../lib/memo.js';
 import { invalid } from '../errors.js';
 import { currentKeyId, isSealed, seal, unseal } from '../lib/seal.js';
 import { FORMAT_MODULES } from '../formats/registry.js';
-import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow, NoticeTargetRow } from './schema.js';
+import { sourceFormat } from '../inbound/registry.js';
+import type { AccountSettingsRow, CallbackNotificationsRow, CallbackRow, NoticeTargetRow, SourceRow } from './schema.js';
 
 /**
  * Which stored values are secrets, in one place: the repositories seal them on the way in and open
@@ -146,4 +147,34 @@ export function sealNoticeTarget<T extends Pick<NoticeTargetRow, 'address' | 'ad
 
 export function openNoticeTarget(row: NoticeTargetRow): NoticeTargetRow {
   return noticeTargetSecrets(row, unseal);
+}
+
+/**
+ * A source's secrets: its URL token, and in `settings` the values its inbound format names
+ * (SourceFormat.secretSettings: an auth token, a key, a signing secret).
+ */
+export function sourceSecrets<T extends Pick<SourceRow, 'format' | 'settings' | 'token'>>(row: T, f: Change): T {
+  const keys = sourceFormat(row.format)?.secretSettings ?? [];
+  let settings = row.settings;
+  if (keys.length > 0) {
+    const s = JSON.parse(row.settings) as Record<string, unknown>;
+    for (const k of keys) if (k in s) s[k] = one(s[k], f, `settings.${k}`);
+    settings = JSON.stringify(s);
+  }
+  return { ...row, token: one(row.token, f, 'token'), settings };
+}
+
+export function sealSource<T extends Pick<SourceRow, 'format' | 'settings' | 'token'>>(row: T): T {
+  return sourceSecrets(row, sealInput);
+}
+
+const openedSourceSettings = new Memo<string, string>(10_000);
+
+/** A stored source with its secrets opened (settings opened once per stored text: every request reads them). */
+export function openSource(row: SourceRow): SourceRow {
+  return {
+    ...row,
+    token: one(row.token, unseal, 'token'),
+    settings: mayHoldSealed(row.settings) ? openedSourceSettings.get(`${row.format}\0${row.settings}`, () => sourceSecrets({ ...row, token: '' }, unseal).settings) : row.settings,
+  };
 }

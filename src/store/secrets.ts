@@ -1,6 +1,7 @@
 import type { Db, Store } from './db.js';
 import type { CallbackRow, NoticeTargetRow } from './schema.js';
-import { botTokenSecret, callbackSecrets, noticeTargetSecrets } from './sealing.js';
+import { botTokenSecret, callbackSecrets, noticeTargetSecrets, sourceSecrets } from './sealing.js';
+import { listSourceSecrets, updateSourceSecrets } from './sources.js';
 
 /**
  * Every stored secret rewritten in place by one function (seal the plain ones at start, seal again
@@ -162,6 +163,19 @@ export async function sweepSecrets(store: Store, change: (value: string) => stri
       for (const row of rows) {
         const next = noticeTargetSecrets(row, change);
         if (next.address !== row.address || next.secret !== row.secret) count(await updateNoticeTargetSecrets(trx, row, next));
+      }
+      result.rows += rows.length;
+      if (rows.length > 0) after = rows[rows.length - 1]!.id;
+      return rows.length === batch;
+    });
+  }
+  // Sources: the URL token and the settings their inbound format names secret.
+  for (let after = '', more = true; more; ) {
+    more = await store.db.transaction().execute(async (trx) => {
+      const rows = await listSourceSecrets(trx, after, batch);
+      for (const row of rows) {
+        const next = sourceSecrets(row, change);
+        if (next.settings !== row.settings || next.token !== row.token) count(await updateSourceSecrets(trx, row, next));
       }
       result.rows += rows.length;
       if (rows.length > 0) after = rows[rows.length - 1]!.id;
