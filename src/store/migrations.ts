@@ -396,8 +396,10 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
     // from the index alone (callback_id and state in it); held ones from a small index of their own.
     '0012_stats_indexes': {
       async up(db: Kysely<any>) {
+        // deliveries_finished (0006) again, with callback_id and state: one index for retention and statistics.
+        await db.schema.dropIndex('deliveries_finished').execute();
         await db.schema
-          .createIndex('deliveries_account_finished')
+          .createIndex('deliveries_finished')
           .on('deliveries')
           .columns(['account_id', 'completed_at', 'callback_id', 'state'])
           .where(sql.ref('completed_at'), 'is not', null)

@@ -156,7 +156,7 @@ export interface CallbackActivity {
 
 /**
  * Per callback of the account: finished deliveries since `since7d` and `since24h`, and owed ones
- * now, each a GROUP BY callback_id (deliveries_account_finished, deliveries_due).
+ * now, each a GROUP BY callback_id (deliveries_finished, deliveries_due).
  */
 export async function accountActivity(db: Db, accountId: string, since24h: number, since7d: number): Promise<CallbackActivity[]> {
   const done = await db
