@@ -14,7 +14,9 @@ import { describeDiskFailure } from '../store/failure.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Ingestor } from '../ingest/ingest.js';
 import type { PipelineBus } from '../pipeline/bus.js';
-import { Authenticator } from './auth.js';
+import { Authenticator, sessionToken } from './auth.js';
+import { sessionRoutes } from './sessions.js';
+import { documentRoute } from './openapi.js';
 import { Throttle } from './throttle.js';
 import { describeValidationError, validatorCompiler } from './validation.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -30,6 +32,8 @@ import { notificationRoutes } from './routes/notifications.js';
 import { alertRoutes } from './routes/alerts.js';
 import { noticeTargetRoutes } from './routes/targets.js';
 import { reportRoutes } from './routes/reports.js';
+import { apiUserRoutes } from './routes/api-users.js';
+import { statsRoutes } from './routes/stats.js';
 import type { Notify } from '../notify/index.js';
 import type { InboundMapper } from '../inbound/mapper.js';
 import type { InboundRecorder } from '../inbound/recorder.js';
@@ -37,7 +41,7 @@ import { sourceRoutes } from './routes/sources.js';
 import { INBOUND_BODY_TYPES, inboundRoutes } from './routes/inbound.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
+  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit' | 'sessionTtlMs'>;
   store: Store;
   registry: CallbackRegistry;
   ingestor: Ingestor;
@@ -101,20 +105,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (q >= 0 && /%00|\0/.test(req.url.slice(q))) throw new ApiError('invalid', 'querystring: may not contain NUL characters', 'querystring');
   });
 
+  app.addHook('onRoute', documentRoute);
   await app.register(swagger, {
     openapi: {
       info: {
         title: 'callback-relay',
         version: '0.1.0',
-        description: 'Self-hosted callback (webhook) platform. All /v1 routes use HTTP Basic auth: api_user:api_key.',
+        description:
+          'Self-hosted callback (webhook) platform. Every /v1 route takes HTTP Basic auth (api_user:api_key) or the session cookie of POST /v1/sessions; with the cookie, POST, PUT, PATCH and DELETE also need the X-CSRF-Token header.',
       },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
-      security: [{ basic: [] }],
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          session: { type: 'apiKey', in: 'cookie', name: 'relay_session' },
+        },
+      },
+      security: [{ basic: [] }, { session: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const auth = new Authenticator(deps.store);
+  const auth = new Authenticator(deps.store, deps.clock);
   await app.register(opsRoutes(deps));
   const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -125,6 +137,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       throw new ApiError('throttled', `more than ${deps.config.rateLimit} requests per second; retry after ${waitMs} ms`);
     }
   };
+  // Sign-in and sign-out: outside the auth hook (the key is in the body, the session in the cookie).
+  await app.register(sessionRoutes(deps, auth), { prefix: '/v1' });
   await app.register(
     async (v1) => {
       v1.decorateRequest('principal', undefined as never);
@@ -140,6 +154,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(reportRoutes(deps));
       await v1.register(webhookRoutes(deps));
       await v1.register(whispirCallRoutes(deps));
+      await v1.register(apiUserRoutes(deps, auth));
+      await v1.register(statsRoutes(deps));
       if (deps.inbound) await v1.register(sourceRoutes({ store: deps.store, clock: deps.clock, mapper: deps.inbound.mapper }));
     },
     { prefix: '/v1' },
@@ -222,7 +238,9 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
   }
   if (status >= 500) req.log.error({ err: error, url: req.url }, `request failed: ${body.message}`);
   else req.log.info({ code: body.code, url: req.url, status }, body.message);
-  if (status === 401) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
+  // Not to the dashboard (a session, or signing in): a browser answers that header with its own login dialog.
+  const dashboard = !req.headers.authorization && (sessionToken(req) !== undefined || req.url.startsWith('/v1/sessions'));
+  if (status === 401 && !dashboard) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
   void reply.code(status).send(body);
 }
 

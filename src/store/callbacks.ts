@@ -110,7 +110,7 @@ export async function deleteCallback(db: Db, accountId: string, id: string): Pro
 
 /**
  * Where processes share the database (PostgreSQL): a counter every change to the callbacks table
- * moves, in the same transaction (a trigger, migration 0012). One row read by primary key.
+ * moves, in the same transaction (a trigger, migration 0014). One row read by primary key.
  */
 export async function registryVersion(db: Db): Promise<string> {
   const row = await db.selectFrom('registry_version').select('version').where('id', '=', 1).executeTakeFirstOrThrow();

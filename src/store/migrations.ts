@@ -359,9 +359,64 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('idempotency_digest', 'text').execute();
       },
     },
-    // 0011: the inbound gateway: sources (a vendor's callbacks coming in at /inbound/{token}) and the raw
+    // 0010: dashboard sign-in: a session is a random token (only its SHA-256 stored) standing for an
+    // api user until it expires, is signed out, or the user's key is revoked or rotated.
+    '0010_sessions': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('api_user_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('csrf_token', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sessions_api_user').on('sessions').columns(['api_user_id']).execute();
+        await db.schema.createIndex('sessions_expires').on('sessions').columns(['expires_at']).execute();
+        // A revoked api user stays listed (who it was, when it went) but authenticates no more.
+        await db.schema.alterTable('api_users').addColumn('revoked_at', 'bigint').execute();
+        await db.schema.alterTable('api_users').addColumn('last_used_at', 'bigint').execute();
+      },
+    },
+    // 0011: the dashboard's lists and statistics: events by type or resource id newest first,
+    // an account's deliveries by state, a callback's finished deliveries by completion time.
+    '0011_dashboard_indexes': {
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('events_account_type').on('events').columns(['account_id', 'type', 'created_at', 'id']).execute();
+        await db.schema
+          .createIndex('events_account_resource')
+          .on('events')
+          .columns(['account_id', 'resource_id', 'created_at', 'id'])
+          .where(sql.ref('resource_id'), 'is not', null)
+          .execute();
+      },
+    },
+    // 0012: statistics read finished deliveries by completion time per account and per callback,
+    // from the index alone (callback_id and state in it); held ones from a small index of their own.
+    '0012_stats_indexes': {
+      async up(db: Kysely<any>) {
+        // deliveries_finished (0006) again, with callback_id and state: one index for retention and statistics.
+        await db.schema.dropIndex('deliveries_finished').execute();
+        await db.schema
+          .createIndex('deliveries_finished')
+          .on('deliveries')
+          .columns(['account_id', 'completed_at', 'callback_id', 'state'])
+          .where(sql.ref('completed_at'), 'is not', null)
+          .execute();
+        await db.schema
+          .createIndex('deliveries_callback_finished')
+          .on('deliveries')
+          .columns(['callback_id', 'completed_at', 'state'])
+          .where(sql.ref('completed_at'), 'is not', null)
+          .execute();
+        // Held deliveries are few and change state rarely (disable, enable): this index costs little.
+        await db.schema.createIndex('deliveries_held').on('deliveries').columns(['account_id', 'callback_id']).where(sql.ref('state'), '=', 'held').execute();
+      },
+    },
+    // 0013: the inbound gateway: sources (a vendor's callbacks coming in at /inbound/{token}) and the raw
     // requests they received, kept (subject to retention) with what each became.
-    '0011_sources': {
+    '0013_sources': {
       async up(db: Kysely<any>) {
         await db.schema
           .createTable('sources')
@@ -405,10 +460,10 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .execute();
       },
     },
-    // 0012: where processes share the database, a counter that every change to callbacks moves (a
+    // 0014: where processes share the database, a counter that every change to callbacks moves (a
     // statement trigger, so no write path can forget it): ingest reads it before routing, so an event
     // sent after a callback's create was answered is routed to it whichever process created it.
-    '0012_registry_version': {
+    '0014_registry_version': {
       async up(db: Kysely<any>) {
         if (!caps.multiProcess) return;
         await db.schema

@@ -21,13 +21,14 @@ export interface Database {
   otp_tracking: OtpTrackingTable;
   report_runs: ReportRunsTable;
   webhook_ids: WebhookIdsTable;
-  /** PostgreSQL only (0012): moved by every change to callbacks. */
+  /** PostgreSQL only (0014): moved by every change to callbacks. */
   registry_version: RegistryVersionTable;
   sources: SourcesTable;
   inbound_requests: InboundRequestsTable;
+  sessions: SessionsTable;
 }
 
-/** A source of inbound callbacks: a vendor posting to /inbound/{token} (migration 0011). */
+/** A source of inbound callbacks: a vendor posting to /inbound/{token} (migration 0013). */
 export interface SourcesTable {
   id: string;
   account_id: string;
@@ -64,6 +65,16 @@ export interface InboundRequestsTable {
   mapped_at: number | null;
 }
 
+/** A dashboard session (migration 0010): `id` is the SHA-256 of the cookie's token, never the token. */
+export interface SessionsTable {
+  id: string;
+  api_user_id: string;
+  account_id: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
 /** The integer id the EngageLab e-mail WebHooks API shows for a callback (migration 0008). */
 export interface RegistryVersionTable {
   id: number;
@@ -89,6 +100,10 @@ export interface ApiUsersTable {
   name: string;
   key_hash: string;
   created_at: number;
+  /** Set when the api user was revoked: it authenticates no more (migration 0010). */
+  revoked_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** When a session was last opened with it (sign-in), for the api-users list. */
+  last_used_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CallbacksTable {
@@ -344,3 +359,4 @@ export type ReportRunRow = Selectable<ReportRunsTable>;
 export type SourceRow = Selectable<SourcesTable>;
 export type InboundRequestRow = Selectable<InboundRequestsTable>;
 export type NewInboundRequest = Insertable<InboundRequestsTable>;
+export type SessionRow = Selectable<SessionsTable>;
