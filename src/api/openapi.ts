@@ -57,6 +57,17 @@ const OPERATION_IDS: Record<string, string> = {
   'POST /v1/api-users': 'createApiUser',
   'POST /v1/api-users/:name/rotate-key': 'rotateApiUserKey',
   'DELETE /v1/api-users/:name': 'revokeApiUser',
+  'GET /v1/sources/formats': 'listSourceFormats',
+  'POST /v1/sources': 'createSource',
+  'GET /v1/sources': 'listSources',
+  'GET /v1/sources/:id': 'getSource',
+  'PATCH /v1/sources/:id': 'updateSource',
+  'POST /v1/sources/:id/rotate-token': 'rotateSourceToken',
+  'DELETE /v1/sources/:id': 'deleteSource',
+  'GET /v1/sources/:id/requests': 'listSourceRequests',
+  'POST /v1/sources/:id/requests/:rid/replay': 'replaySourceRequest',
+  'POST /inbound/:token': 'receiveInbound',
+  'GET /inbound/:token': 'receiveInboundByGet',
 };
 
 /** Operations that can answer 409 conflict (the state of a resource forbids it). */
@@ -71,6 +82,7 @@ const CONFLICTS = new Set([
   'POST /v1/api-users',
   'POST /v1/api-users/:name/rotate-key',
   'DELETE /v1/api-users/:name',
+  'POST /v1/sources/:id/requests/:rid/replay',
 ]);
 
 /** Routes that take no credentials (sign-in); they list their own errors. */

@@ -67,8 +67,9 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(INBOUND_BODY_TYPES, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-    app.route({
-      method: ['POST', 'GET'],
+    // One route per method, so each has an operation of its own in the OpenAPI document.
+    const receive = (method: 'POST' | 'GET') => app.route({
+      method,
       url: '/inbound/:token',
       schema: {
         tags: ['inbound'],
@@ -132,5 +133,7 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
         return reply;
       },
     });
+    receive('POST');
+    receive('GET');
   };
 }
