@@ -24,6 +24,7 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { formatRoutes } from './routes/formats.js';
 import { opsRoutes } from './routes/ops.js';
+import { dashboardRoutes } from './dashboard.js';
 import { webhookRootRoutes, webhookRoutes } from './routes/webhooks.js';
 import { whispirCallRoutes } from './routes/whispir-calls.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   notify?: Notify | undefined;
   /** Fetched credentials (advanced auth) for test calls, shared with the worker's. */
   authorizer?: RequestAuthorizer | undefined;
+  /** The built dashboard (default: dist/web at the package root). */
+  dashboardDir?: string | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -69,7 +72,7 @@ export async function buildOpsApp(deps: Pick<AppDeps, 'store' | 'metrics' | 'log
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]} (this process serves no API: roles without api)` });
   });
-  await app.register(opsRoutes(deps, { home: false }));
+  await app.register(opsRoutes(deps));
   return app;
 }
 
@@ -110,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const auth = new Authenticator(deps.store);
   await app.register(opsRoutes(deps));
+  await app.register(dashboardRoutes(deps.dashboardDir));
   const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     req.principal = await auth.authenticate(req);
@@ -211,7 +215,9 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
   }
   if (status >= 500) req.log.error({ err: error, url: req.url }, `request failed: ${body.message}`);
   else req.log.info({ code: body.code, url: req.url, status }, body.message);
-  if (status === 401) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
+  // A Basic challenge makes a browser open its own sign-in dialog over the dashboard's fetch calls:
+  // scripts that say so (X-Requested-With, as the dashboard does) get the 401 without it.
+  if (status === 401 && !req.headers['x-requested-with']) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
   void reply.code(status).send(body);
 }
 
