@@ -46,6 +46,8 @@ export interface Config {
   autoDisableExhausted: number;
   /** Finished deliveries (with their attempts) and events older than this are purged; 0: kept forever. */
   retentionMs: number;
+  /** How long a dashboard session (cookie) lasts after sign-in. */
+  sessionTtlMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,6 +83,7 @@ const FIELDS = {
   RELAY_AUTO_DISABLE_AFTER: { def: '5d', read: (v: string) => duration(v, 'RELAY_AUTO_DISABLE_AFTER') },
   RELAY_AUTO_DISABLE_EXHAUSTED: { def: '100', read: (v: string) => int(v, 'RELAY_AUTO_DISABLE_EXHAUSTED', 0, 100_000_000) },
   RELAY_RETENTION: { def: '30d', read: retention },
+  RELAY_SESSION_TTL: { def: '12h', read: sessionTtl },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -131,6 +134,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     autoDisableAfterMs: get('RELAY_AUTO_DISABLE_AFTER')!,
     autoDisableExhausted: get('RELAY_AUTO_DISABLE_EXHAUSTED')!,
     retentionMs: get('RELAY_RETENTION')!,
+    sessionTtlMs: get('RELAY_SESSION_TTL')!,
     ...overrides,
   };
   if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {
@@ -164,6 +168,12 @@ function lease(v: string): number {
 function retention(v: string): number {
   const ms = duration(v, 'RELAY_RETENTION');
   if (ms !== 0 && ms < 86_400_000) throw new ConfigError(`RELAY_RETENTION: 0 (keep forever) or at least 1d, got "${v}"`);
+  return ms;
+}
+
+function sessionTtl(v: string): number {
+  const ms = duration(v, 'RELAY_SESSION_TTL');
+  if (ms < 60_000 || ms > 30 * 86_400_000) throw new ConfigError(`RELAY_SESSION_TTL: between 1m and 30d, got "${v}"`);
   return ms;
 }
 

@@ -6,6 +6,8 @@ export const ERRORS = {
   malformed_json: 400,
   bad_request: 400,
   unauthorized: 401,
+  /** A state-changing request made with the session cookie lacks its X-CSRF-Token. */
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   request_timeout: 408,

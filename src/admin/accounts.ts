@@ -1,5 +1,7 @@
 import type { Store } from '../store/db.js';
-import { countApiUsers, findAccount, findApiUserByName, insertAccount, insertApiUser } from '../store/accounts.js';
+import { countApiUsers, findAccount, findApiUserByName, insertAccount, insertApiUser, revokeApiUser as markRevoked, updateApiUserKey } from '../store/accounts.js';
+import { deleteSessionsOfApiUser } from '../store/sessions.js';
+import type { ApiUserRow } from '../store/schema.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { newId, randomToken } from '../lib/ids.js';
 
@@ -30,6 +32,40 @@ export async function createApiUser(
   }
   await insertApiUser(store.db, { id: newId('usr', now), account_id: accountId, name: opts.name, key_hash: sha256Hex(key), created_at: now });
   return { accountId, apiUser: opts.name, apiKey: key };
+}
+
+/**
+ * Revokes an api user: its key authenticates no more and its sessions end, in one transaction.
+ * Returns the user as it was, or undefined when there is none of that name (in `accountId`, when given).
+ * A user revoked already stays so (revoked_at unchanged).
+ */
+export async function revokeApiUser(store: Store, name: string, accountId?: string): Promise<ApiUserRow | undefined> {
+  return store.db.transaction().execute(async (trx) => {
+    const user = await findApiUserByName(trx, name);
+    if (!user || (accountId !== undefined && user.account_id !== accountId)) return undefined;
+    await markRevoked(trx, user.id, Date.now());
+    await deleteSessionsOfApiUser(trx, user.id);
+    return user;
+  });
+}
+
+/**
+ * Gives a live api user a new key (random unless given) and ends its sessions, in one transaction;
+ * the old key stops working. Undefined when there is no such live user (in `accountId`, when given).
+ */
+export async function rotateApiUserKey(
+  store: Store,
+  name: string,
+  opts: { accountId?: string | undefined; key?: string | undefined } = {},
+): Promise<(Credentials & { apiUserId: string }) | undefined> {
+  const key = opts.key ?? randomToken(24);
+  return store.db.transaction().execute(async (trx) => {
+    const user = await findApiUserByName(trx, name);
+    if (!user || user.revoked_at !== null || (opts.accountId !== undefined && user.account_id !== opts.accountId)) return undefined;
+    if (!(await updateApiUserKey(trx, user.id, sha256Hex(key)))) return undefined;
+    await deleteSessionsOfApiUser(trx, user.id);
+    return { accountId: user.account_id, apiUser: user.name, apiKey: key, apiUserId: user.id };
+  });
 }
 
 /**

@@ -14,7 +14,8 @@ import { describeDiskFailure } from '../store/failure.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import type { Ingestor } from '../ingest/ingest.js';
 import type { PipelineBus } from '../delivery/bus.js';
-import { Authenticator } from './auth.js';
+import { Authenticator, sessionToken } from './auth.js';
+import { sessionRoutes } from './sessions.js';
 import { Throttle } from './throttle.js';
 import { describeValidationError, validatorCompiler } from './validation.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -31,10 +32,11 @@ import { notificationRoutes } from './routes/notifications.js';
 import { alertRoutes } from './routes/alerts.js';
 import { noticeTargetRoutes } from './routes/targets.js';
 import { reportRoutes } from './routes/reports.js';
+import { apiUserRoutes } from './routes/api-users.js';
 import type { Notify } from '../notify/index.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit'>;
+  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit' | 'sessionTtlMs'>;
   store: Store;
   registry: CallbackRegistry;
   ingestor: Ingestor;
@@ -103,15 +105,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       info: {
         title: 'callback-relay',
         version: '0.1.0',
-        description: 'Self-hosted callback (webhook) platform. All /v1 routes use HTTP Basic auth: api_user:api_key.',
+        description:
+          'Self-hosted callback (webhook) platform. Every /v1 route takes HTTP Basic auth (api_user:api_key) or the session cookie of POST /v1/sessions; with the cookie, POST, PUT, PATCH and DELETE also need the X-CSRF-Token header.',
       },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
-      security: [{ basic: [] }],
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          session: { type: 'apiKey', in: 'cookie', name: 'relay_session' },
+        },
+      },
+      security: [{ basic: [] }, { session: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const auth = new Authenticator(deps.store);
+  const auth = new Authenticator(deps.store, deps.clock);
   await app.register(opsRoutes(deps));
   await app.register(dashboardRoutes(deps.dashboardDir));
   const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
@@ -123,6 +132,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       throw new ApiError('throttled', `more than ${deps.config.rateLimit} requests per second; retry after ${waitMs} ms`);
     }
   };
+  // Sign-in and sign-out: outside the auth hook (the key is in the body, the session in the cookie).
+  await app.register(sessionRoutes(deps, auth), { prefix: '/v1' });
   await app.register(
     async (v1) => {
       v1.decorateRequest('principal', undefined as never);
@@ -138,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(reportRoutes(deps));
       await v1.register(webhookRoutes(deps));
       await v1.register(whispirCallRoutes(deps));
+      await v1.register(apiUserRoutes(deps, auth));
     },
     { prefix: '/v1' },
   );
@@ -215,9 +227,10 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
   }
   if (status >= 500) req.log.error({ err: error, url: req.url }, `request failed: ${body.message}`);
   else req.log.info({ code: body.code, url: req.url, status }, body.message);
-  // A Basic challenge makes a browser open its own sign-in dialog over the dashboard's fetch calls:
-  // scripts that say so (X-Requested-With, as the dashboard does) get the 401 without it.
-  if (status === 401 && !req.headers['x-requested-with']) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
+  // Not to the dashboard (a session, signing in, or a script saying so with X-Requested-With): a
+  // browser answers that header with its own login dialog over the page.
+  const dashboard = !req.headers.authorization && (sessionToken(req) !== undefined || req.url.startsWith('/v1/sessions') || req.headers['x-requested-with'] !== undefined);
+  if (status === 401 && !dashboard) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
   void reply.code(status).send(body);
 }
 

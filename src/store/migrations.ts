@@ -359,5 +359,25 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('idempotency_digest', 'text').execute();
       },
     },
+    // 0010: dashboard sign-in: a session is a random token (only its SHA-256 stored) standing for an
+    // api user until it expires, is signed out, or the user's key is revoked or rotated.
+    '0010_sessions': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('api_user_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('csrf_token', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sessions_api_user').on('sessions').columns(['api_user_id']).execute();
+        await db.schema.createIndex('sessions_expires').on('sessions').columns(['expires_at']).execute();
+        // A revoked api user stays listed (who it was, when it went) but authenticates no more.
+        await db.schema.alterTable('api_users').addColumn('revoked_at', 'bigint').execute();
+        await db.schema.alterTable('api_users').addColumn('last_used_at', 'bigint').execute();
+      },
+    },
   };
 }

@@ -21,6 +21,17 @@ export interface Database {
   otp_tracking: OtpTrackingTable;
   report_runs: ReportRunsTable;
   webhook_ids: WebhookIdsTable;
+  sessions: SessionsTable;
+}
+
+/** A dashboard session (migration 0010): `id` is the SHA-256 of the cookie's token, never the token. */
+export interface SessionsTable {
+  id: string;
+  api_user_id: string;
+  account_id: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
 }
 
 /** The integer id the EngageLab e-mail WebHooks API shows for a callback (migration 0008). */
@@ -43,6 +54,10 @@ export interface ApiUsersTable {
   name: string;
   key_hash: string;
   created_at: number;
+  /** Set when the api user was revoked: it authenticates no more (migration 0010). */
+  revoked_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** When a session was last opened with it (sign-in), for the api-users list. */
+  last_used_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CallbacksTable {
@@ -295,3 +310,4 @@ export type AccountSettingsRow = Selectable<AccountSettingsTable>;
 export type NoticeTargetRow = Selectable<NoticeTargetsTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type ReportRunRow = Selectable<ReportRunsTable>;
+export type SessionRow = Selectable<SessionsTable>;

@@ -3,14 +3,10 @@
  * CSRF token; the key itself is never kept (not in storage, not in memory after the request).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, api, ok, onUnauthorized, setCsrfToken } from './api/client';
+import { ApiFailure, api, ok, onUnauthorized, setCsrfToken, type paths } from './api/client';
 
-export interface Session {
-  api_user: string;
-  account_id: string;
-  csrf_token: string;
-  expires_at: string;
-}
+/** `{api_user, account_id, csrf_token, expires_at}` */
+export type Session = paths['/v1/sessions/current']['get']['responses'][200]['content']['application/json'];
 
 type Listener = (s: Session | null) => void;
 let current: Session | null = null;

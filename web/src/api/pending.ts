@@ -9,20 +9,9 @@ type Op<Body, Res, Status extends number = 200, Path = never, Query = never> = {
   parameters: ([Path] extends [never] ? { path?: never } : { path: Path }) & { query?: Query; header?: never; cookie?: never };
   responses: { [S in Status]: Json<Res> } & { 401: Err; 403: Err; 404: Err; 422: Err };
 } & ([Body] extends [never] ? { requestBody?: never } : { requestBody: Json<Body> });
-interface SessionBody {
-  api_user: string;
-  account_id: string;
-  csrf_token: string;
-  expires_at: string;
-}
 type Counts = { delivered: number; failed: number };
 
 export interface PendingPaths {
-  '/v1/sessions': { post: Op<{ api_user: string; api_key: string }, SessionBody, 201> };
-  '/v1/sessions/current': {
-    get: Op<never, SessionBody>;
-    delete: { parameters: { query?: never; header?: never; path?: never; cookie?: never }; requestBody?: never; responses: { 204: { content?: never }; 401: Err } };
-  };
   '/v1/stats': {
     get: Op<
       never,
