@@ -8,6 +8,8 @@ import { CallbackList } from './pages/callbacks/list';
 import { CallbackEditor } from './pages/callbacks/editor';
 import { CallbackDetail } from './pages/callbacks/detail';
 import { Deliveries } from './pages/deliveries';
+import { DeliveryPage } from './pages/delivery';
+import { EventPage } from './pages/event';
 import { Events } from './pages/events';
 import { Alerts } from './pages/alerts';
 import { Notices } from './pages/notices';
@@ -34,7 +36,9 @@ export const ROUTES: RouteDef[] = [
   { pattern: '/callbacks/:id/edit', page: CallbackEditor, title: 'Edit callback' },
   { pattern: '/callbacks/:id', page: CallbackDetail, title: 'Callback' },
   { pattern: '/deliveries', page: Deliveries, title: 'Deliveries' },
+  { pattern: '/deliveries/:id', page: DeliveryPage, title: 'Delivery' },
   { pattern: '/events', page: Events, title: 'Events' },
+  { pattern: '/events/:id', page: EventPage, title: 'Event' },
   { pattern: '/alerts', page: Alerts, title: 'Alerts' },
   { pattern: '/notices', page: Notices, title: 'Notices' },
   { pattern: '/settings', page: Settings, title: 'Settings' },
