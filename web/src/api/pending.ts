@@ -37,7 +37,4 @@ export interface PendingPaths {
       { window?: '24h' | '7d' }
     >;
   };
-  '/v1/deliveries/retry': {
-    post: Op<{ callback_id?: string; event_type?: string; created_after?: string; created_before?: string }, { retried: number }, 202>;
-  };
 }
