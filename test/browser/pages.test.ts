@@ -52,7 +52,8 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     // No reload, no click: the page polls and shows the outcome.
     await table.getByText('delivered', { exact: true }).waitFor();
     expect(await table.getByRole('row').count()).toBe(2);
-    await d.screenshot('deliveries');
+    // The callback is shown by its title.
+    await table.getByRole('link', { name: 'Live deliveries' }).waitFor();
 
     await table.getByRole('link', { name: /^#\d+$/ }).click();
     await page.getByRole('heading', { level: 1, name: /^Delivery #\d+$/ }).waitFor();
@@ -74,7 +75,8 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     // The event's page lists the delivery.
     await page.getByRole('link', { name: 'sms.delivered' }).click();
     await page.getByRole('heading', { level: 1, name: 'Event sms.delivered' }).waitFor();
-    await page.getByRole('table', { name: 'Deliveries of this event' }).getByRole('link', { name: cb.id }).waitFor();
+    await page.getByRole('table', { name: 'Deliveries of this event' }).getByRole('link', { name: 'Live deliveries' }).waitFor();
+    expect(await page.getByText(cb.id).count()).toBeGreaterThan(0);
     expect(await page.getByLabel('Event data').textContent()).toContain('+15550100');
     await d.screenshot('event');
   });
@@ -132,6 +134,9 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     const failedOther = await d.t.api('GET', '/v1/deliveries?state=failed');
     expect(failedOther.body.data.every((x: { callback_id: string }) => x.callback_id !== cb.id)).toBe(true);
     expect(failedOther.body.total).toBe(2);
+    await page.goto('/#/deliveries');
+    await table.getByRole('link', { name: 'Other failing' }).first().waitFor();
+    await d.screenshot('deliveries');
   });
 
   it('sets an alert rule (kind, threshold, window, cooldown, targets) and deletes one', async () => {
@@ -183,7 +188,7 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     await page.getByLabel('Report recipients').fill('reports@example.com, cto@example.com');
     await page.getByRole('button', { name: 'Save report schedule' }).click();
     await page.getByText('Report schedule saved: weekly.').waitFor();
-    await page.getByText(/Next period starts \d{4}-\d\d-\d\d/).waitFor();
+    await page.getByText(/Next report: the period from \d{4}-\d\d-\d\d/).waitFor();
     const reports = await d.t.api('GET', '/v1/reports/settings');
     expect(reports.body).toMatchObject({ frequency: 'weekly', emails: ['reports@example.com', 'cto@example.com'] });
     expect(reports.body.next_period_start).not.toBeNull();
@@ -198,7 +203,7 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     expect(account.body).toMatchObject({ admin_email: 'admin@example.com', telegram_chat_ids: ['@relay_ops'] });
     // After a reload the page shows what is stored.
     await page.reload();
-    await page.getByText(/Next period starts/).waitFor();
+    await page.getByText(/Next report: the period from/).waitFor();
     await page.getByLabel('Target 1 address').waitFor();
     expect(await page.getByLabel('Report frequency').inputValue()).toBe('weekly');
     expect(await page.getByLabel('Target 1 address').inputValue()).toBe('@relay_ops');

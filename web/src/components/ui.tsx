@@ -65,7 +65,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
  * A button that asks first, in a modal <dialog> (focus moves into it, Escape cancels).
  * `onConfirm` runs only after the second, explicit button.
  */
-export function ConfirmButton(props: { label: string; question: ComponentChildren; confirmLabel: string; onConfirm: () => void | Promise<void>; danger?: boolean; disabled?: boolean }) {
+export function ConfirmButton(props: { label: string; question: ComponentChildren; confirmLabel: string; onConfirm: () => void | Promise<void>; danger?: boolean; disabled?: boolean; small?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
   useEffect(() => {
@@ -74,7 +74,7 @@ export function ConfirmButton(props: { label: string; question: ComponentChildre
   }, [open]);
   return (
     <>
-      <button type="button" class={props.danger ? 'danger' : 'secondary'} disabled={props.disabled} onClick={() => setOpen(true)}>
+      <button type="button" class={`${props.danger ? 'danger' : 'secondary'}${props.small ? ' small' : ''}`} disabled={props.disabled} onClick={() => setOpen(true)}>
         {props.label}
       </button>
       <dialog ref={ref} onClose={() => setOpen(false)} aria-label={props.label}>

@@ -158,7 +158,7 @@ export function Alerts(_: PageProps) {
                   <button type="button" class="secondary small" aria-label={`Edit ${kindLabel(r.kind)} rule ${r.id}`} onClick={() => (setSaved(undefined), setEditing(r))}>
                     Edit
                   </button>
-                  <ConfirmButton label="Delete" danger question={`Delete the ${kindLabel(r.kind)} rule? Its notices stop.`} confirmLabel="Delete rule" onConfirm={() => remove(r)} />
+                  <ConfirmButton label="Delete" danger small question={`Delete the ${kindLabel(r.kind)} rule? Its notices stop.`} confirmLabel="Delete rule" onConfirm={() => remove(r)} />
                 </div>
               ),
             },

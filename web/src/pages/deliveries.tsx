@@ -13,6 +13,8 @@ import { Badge, ConfirmButton, Loading, PageHeader } from '../components/ui';
 import { useEventTypes } from '../lib/catalogue';
 import { ago, dateTime, fromLocalInput, toLocalInput } from '../lib/format';
 import { usePoll } from '../lib/use-poll';
+import { useCallbackTitles } from '../lib/callback-titles';
+import { CallbackLink } from '../components/callback-link';
 import { asFailure, useLoad } from '../lib/use-load';
 import { href, navigate } from '../router';
 import type { PageProps } from '../routes';
@@ -79,6 +81,7 @@ export function Deliveries({ query }: PageProps) {
     }
   };
   const failedCount = failed.data?.total ?? 0;
+  const titles = useCallbackTitles((list.data?.data ?? []).map((d) => d.callback_id));
 
   return (
     <section>
@@ -148,7 +151,7 @@ export function Deliveries({ query }: PageProps) {
                   </>
                 ),
               },
-              { header: 'Callback', cell: (d) => <a class="mono" href={href(`/callbacks/${d.callback_id}`)}>{d.callback_id}</a> },
+              { header: 'Callback', cell: (d) => <CallbackLink id={d.callback_id} title={titles[d.callback_id]} /> },
               { header: 'State', cell: (d) => <DeliveryState d={d} /> },
               { header: 'Attempts', class: 'num', cell: (d) => d.attempts },
               {

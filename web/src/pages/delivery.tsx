@@ -10,6 +10,8 @@ import { ErrorNotice } from '../components/form';
 import { Badge, Loading, PageHeader } from '../components/ui';
 import { dateTime, ms } from '../lib/format';
 import { usePoll } from '../lib/use-poll';
+import { useCallbackTitles } from '../lib/callback-titles';
+import { CallbackLink } from '../components/callback-link';
 import { asFailure, useLoad } from '../lib/use-load';
 import { href } from '../router';
 import type { PageProps } from '../routes';
@@ -36,6 +38,7 @@ export function DeliveryPage({ params }: PageProps) {
   };
 
   const x = d.data;
+  const titles = useCallbackTitles([x?.callback_id]);
   return (
     <section>
       <PageHeader title={`Delivery #${id}`}>
@@ -55,7 +58,7 @@ export function DeliveryPage({ params }: PageProps) {
             <dl class="props">
               <dt>State</dt>
               <dd>
-                <DeliveryState d={x} />
+                <DeliveryState d={{ ...x, completed_at: null }} />
               </dd>
               <dt>Event</dt>
               <dd>
@@ -63,14 +66,18 @@ export function DeliveryPage({ params }: PageProps) {
               </dd>
               <dt>Callback</dt>
               <dd>
-                <a class="mono" href={href(`/callbacks/${x.callback_id}`)}>
-                  {x.callback_id}
-                </a>
+                <CallbackLink id={x.callback_id} title={titles[x.callback_id]} />
               </dd>
               <dt>Attempts</dt>
               <dd>{x.attempts}</dd>
               <dt>Created</dt>
               <dd>{dateTime(x.created_at)}</dd>
+              {x.completed_at && (
+                <>
+                  <dt>Completed</dt>
+                  <dd>{dateTime(x.completed_at)}</dd>
+                </>
+              )}
               {x.state === 'held' && (
                 <>
                   <dt>Held</dt>

@@ -6,6 +6,8 @@ import { DataTable } from '../components/table';
 import { Loading, PageHeader } from '../components/ui';
 import { dateTime } from '../lib/format';
 import { usePoll } from '../lib/use-poll';
+import { useCallbackTitles } from '../lib/callback-titles';
+import { CallbackLink } from '../components/callback-link';
 import { useLoad } from '../lib/use-load';
 import { href } from '../router';
 import type { PageProps } from '../routes';
@@ -16,6 +18,7 @@ export function EventPage({ params }: PageProps) {
   const ev = useLoad(() => ok(untyped<EventDetail>(api.GET('/v1/events/{id}', { params: { path: { id } } }))), [id]);
   usePoll(ev.reload, LIVE_SECONDS * 1000, ev.data?.deliveries.some((d) => d.state === 'pending') ?? false);
   const x = ev.data;
+  const titles = useCallbackTitles((x?.deliveries ?? []).map((d) => d.callback_id));
   return (
     <section>
       <PageHeader title={x ? `Event ${x.type}` : 'Event'}>
@@ -60,7 +63,7 @@ export function EventPage({ params }: PageProps) {
             empty="No callback is subscribed to this event type: nothing was delivered."
             columns={[
               { header: 'Delivery', cell: (d) => <a href={href(`/deliveries/${d.id}`)}>#{d.id}</a> },
-              { header: 'Callback', cell: (d) => <a class="mono" href={href(`/callbacks/${d.callback_id}`)}>{d.callback_id}</a> },
+              { header: 'Callback', cell: (d) => <CallbackLink id={d.callback_id} title={titles[d.callback_id]} /> },
               { header: 'State', cell: (d) => <DeliveryState d={d} /> },
               { header: 'Attempts', class: 'num', cell: (d) => d.attempts },
               { header: 'Last answer', cell: (d) => d.last_error ?? d.last_status ?? '—' },

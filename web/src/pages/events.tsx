@@ -11,6 +11,8 @@ import { Badge, Loading, PageHeader } from '../components/ui';
 import { useEventTypes, type EventType } from '../lib/catalogue';
 import { ago, dateTime, fromLocalInput, toLocalInput } from '../lib/format';
 import { asFailure, useLoad } from '../lib/use-load';
+import { usePoll } from '../lib/use-poll';
+import { LIVE_SECONDS } from './deliveries';
 import { href, navigate } from '../router';
 import type { PageProps } from '../routes';
 
@@ -44,6 +46,8 @@ export function Events({ query }: PageProps) {
       ),
     [query.toString()],
   );
+  // Counts change until every delivery is done: refresh while some are pending.
+  usePoll(list.reload, LIVE_SECONDS * 1000, list.data?.data.some((e) => e.deliveries.pending > 0) ?? false);
   const setFilter = (patch: Partial<typeof f>) => navigate('/events', { ...f, ...patch, offset: undefined }, { replace: true });
 
   return (
@@ -211,7 +215,7 @@ function SendEvent({ types, onSent }: { types: EventType[]; onSent: () => void }
       </button>
       {sent && (
         <div class="notice success" role="status">
-          Event sent: <a href={href(`/events/${sent}`)}>{sent}</a> · <a href={href('/deliveries', { event_type: type })}>its deliveries</a>
+          Event sent: <a href={href(`/events/${sent}`)}>{sent}</a> (its page shows its deliveries)
         </div>
       )}
     </form>

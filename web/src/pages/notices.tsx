@@ -9,6 +9,8 @@ import { DataTable, Pager } from '../components/table';
 import { Badge, Loading, PageHeader } from '../components/ui';
 import { dateTime } from '../lib/format';
 import { useLoad } from '../lib/use-load';
+import { useCallbackTitles } from '../lib/callback-titles';
+import { CallbackLink } from '../components/callback-link';
 import { href, navigate } from '../router';
 import type { PageProps } from '../routes';
 
@@ -24,6 +26,7 @@ export function Notices({ query }: PageProps) {
     () => ok(api.GET('/v1/notices', { params: { query: { offset, limit: LIMIT, ...(f.kind && { kind: f.kind as Kind }), ...(f.callback_id && { callback_id: f.callback_id }) } } })),
     [query.toString()],
   );
+  const titles = useCallbackTitles((list.data?.data ?? []).map((n) => n.callback_id));
   const setFilter = (patch: Partial<typeof f>) => navigate('/notices', { ...f, ...patch, offset: undefined }, { replace: true });
   return (
     <section>
@@ -63,7 +66,7 @@ export function Notices({ query }: PageProps) {
                   </details>
                 ),
               },
-              { header: 'Callback', cell: (n) => (n.callback_id ? <a class="mono" href={href(`/callbacks/${n.callback_id}`)}>{n.callback_id}</a> : '—') },
+              { header: 'Callback', cell: (n) => (n.callback_id ? <CallbackLink id={n.callback_id} title={titles[n.callback_id]} /> : '—') },
               {
                 header: 'Outcome',
                 cell: (n) => (

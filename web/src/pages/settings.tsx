@@ -212,7 +212,7 @@ function ReportsCard() {
               Save report schedule
             </button>
             <span class="help">
-              {r.frequency === 'off' ? 'No report is sent.' : `Next period starts ${dateTime(r.next_period_start)}.`}
+              {r.frequency === 'off' ? 'No report is sent.' : `Next report: the period from ${dateTime(r.next_period_start)}.`}
             </span>
           </div>
           {saved && (
@@ -331,6 +331,7 @@ function ApiUsersCard() {
                     <div class="actions">
                       <ConfirmButton
                         label={`Rotate key of ${u.name}`}
+                        small
                         question={`Give ${u.name} a new key? The old key stops working at once and its sessions end.`}
                         confirmLabel="Rotate key"
                         onConfirm={() => run('has a new key', () => ok(api.POST('/v1/api-users/{name}/rotate-key', { params: { path: { name: u.name } } })))}
@@ -338,6 +339,7 @@ function ApiUsersCard() {
                       <ConfirmButton
                         label={`Revoke ${u.name}`}
                         danger
+                        small
                         question={`Revoke ${u.name}? Its key stops working at once and its sessions end. This cannot be undone.`}
                         confirmLabel="Revoke"
                         onConfirm={() => run(`${u.name} is revoked: its key no longer works.`, async () => void (await ok(api.DELETE('/v1/api-users/{name}', { params: { path: { name: u.name } } }))))}
