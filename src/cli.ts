@@ -5,7 +5,9 @@ import { startRelay } from './runtime.js';
 import { migrateToLatest, openStore, pendingMigrations } from './store/db.js';
 import { DatabaseInUseError } from './store/lock.js';
 import { backupDatabase } from './store/backup.js';
-import { createApiUser } from './admin/accounts.js';
+import { createApiUser, revokeApiUser, rotateApiUserKey } from './admin/accounts.js';
+import type { Store } from './store/db.js';
+import { listAllApiUsers } from './store/accounts.js';
 import { boundHeapGrowth } from './lib/heap.js';
 import { setMasterKeys } from './lib/seal.js';
 import { rotateMasterKey } from './admin/secrets.js';
@@ -72,23 +74,80 @@ program
   .option('--account <id>', 'add the user to this existing account')
   .option('--email <address>', "the new account's admin e-mail")
   .action(async (opts: { name: string; account?: string; email?: string }) => {
-    const config = loadConfig();
-    // Beside a running `serve` on SQLite: that process keeps the schema; only add the user to it.
-    let busy = undefined as DatabaseInUseError | undefined;
-    const store = await openStore(config.databaseUrl, { exclusive: true }).catch((err: unknown) => {
-      if (!(err instanceof DatabaseInUseError)) throw err;
-      busy = err;
-      return openStore(config.databaseUrl);
-    });
-    try {
-      if (!busy) await migrateToLatest(store);
-      else if ((await pendingMigrations(store)).length > 0) throw new Error(`${busy.message}; its schema is older than this version's: stop it, then run migrate`);
+    await withAdminStore(async (store) => {
       const c = await createApiUser(store, { name: opts.name, accountId: opts.account, adminEmail: opts.email ?? null });
       process.stdout.write(`account: ${c.accountId}\napi_user: ${c.apiUser}\napi_key: ${c.apiKey}\n`);
-    } finally {
-      await store.close();
-    }
+    });
   });
+
+const apiUsers = program.command('api-users').description('List, create, revoke api users and rotate their keys (beside a running serve too)');
+apiUsers
+  .command('list')
+  .description('Every api user (or those of --account): name, account, created, revoked')
+  .option('--account <id>', 'only this account')
+  .action(async (opts: { account?: string }) => {
+    await withAdminStore(async (store) => {
+      const iso = (ms: number | null) => (ms === null ? '-' : new Date(Number(ms)).toISOString());
+      process.stdout.write('name\taccount\tcreated_at\trevoked_at\n');
+      for (const u of await listAllApiUsers(store.db, opts.account)) process.stdout.write(`${u.name}\t${u.account_id}\t${iso(u.created_at)}\t${iso(u.revoked_at)}\n`);
+    });
+  });
+apiUsers
+  .command('create')
+  .description('Create an api user (in a new account unless --account is given) and print its key once')
+  .argument('<name>', 'the api_user name')
+  .option('--account <id>', 'add the user to this existing account')
+  .option('--email <address>', "the new account's admin e-mail")
+  .action(async (name: string, opts: { account?: string; email?: string }) => {
+    await withAdminStore(async (store) => {
+      const c = await createApiUser(store, { name, accountId: opts.account, adminEmail: opts.email ?? null });
+      process.stdout.write(`account: ${c.accountId}\napi_user: ${c.apiUser}\napi_key: ${c.apiKey}\n`);
+    });
+  });
+apiUsers
+  .command('revoke')
+  .description('Revoke an api user: its key stops working and its dashboard sessions end (a running serve forgets its cached credentials within 60 s)')
+  .argument('<name>', 'the api_user name')
+  .action(async (name: string) => {
+    await withAdminStore(async (store) => {
+      const u = await revokeApiUser(store, name);
+      if (!u) throw new Error(`no api user "${name}"`);
+      process.stdout.write(u.revoked_at === null ? `revoked: ${name}\n` : `already revoked: ${name}\n`);
+    });
+  });
+apiUsers
+  .command('rotate-key')
+  .description('Give an api user a new key and print it once; the old key stops working, its sessions end')
+  .argument('<name>', 'the api_user name')
+  .action(async (name: string) => {
+    await withAdminStore(async (store) => {
+      const c = await rotateApiUserKey(store, name);
+      if (!c) throw new Error(`no live api user "${name}" (unknown or revoked)`);
+      process.stdout.write(`api_user: ${c.apiUser}\napi_key: ${c.apiKey}\n`);
+    });
+  });
+
+/**
+ * Opens the database for an administrative command. Beside a running `serve` on SQLite: that process
+ * keeps the schema; the command only reads and writes rows of it (and refuses if this version would
+ * need to migrate it).
+ */
+async function withAdminStore(fn: (store: Store) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  let busy = undefined as DatabaseInUseError | undefined;
+  const store = await openStore(config.databaseUrl, { exclusive: true }).catch((err: unknown) => {
+    if (!(err instanceof DatabaseInUseError)) throw err;
+    busy = err;
+    return openStore(config.databaseUrl);
+  });
+  try {
+    if (!busy) await migrateToLatest(store);
+    else if ((await pendingMigrations(store)).length > 0) throw new Error(`${busy.message}; its schema is older than this version's: stop it, then run migrate`);
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
 
 program
   .command('backup')

@@ -33,6 +33,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { noticeTargetRoutes } from './routes/targets.js';
 import { reportRoutes } from './routes/reports.js';
 import { apiUserRoutes } from './routes/api-users.js';
+import { statsRoutes } from './routes/stats.js';
 import type { Notify } from '../notify/index.js';
 
 export interface AppDeps {
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(webhookRoutes(deps));
       await v1.register(whispirCallRoutes(deps));
       await v1.register(apiUserRoutes(deps, auth));
+      await v1.register(statsRoutes(deps));
     },
     { prefix: '/v1' },
   );

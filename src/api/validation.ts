@@ -33,6 +33,8 @@ export function describeValidationError(errors: AjvErrorLike[], part: string): {
   const e = errors[0] ?? {};
   const base = (e.instancePath ?? '').replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
   const at = (extra: string) => [part === 'body' ? '' : part, base, extra].filter(Boolean).join('.').replace(/\.\[/g, '[');
+  const allowed = allowedValues(errors, e.instancePath ?? '');
+  if (allowed) return { field: at('') || part, message: `must be one of ${allowed.join(', ')}` };
   switch (e.keyword) {
     case 'additionalProperties': {
       const name = String(e.params?.additionalProperty);
@@ -48,4 +50,20 @@ export function describeValidationError(errors: AjvErrorLike[], part: string): {
     default:
       return { field: at('') || part, message: e.message ?? 'is invalid' };
   }
+}
+
+/**
+ * The values a field takes, when its schema is a list of them (an enum, or a union of literals such
+ * as `state`), so the error can name them: `must be one of pending, delivered, failed, held`.
+ * Ajv reports a failed union as each branch's error, then the union's own (keyword anyOf).
+ */
+function allowedValues(errors: AjvErrorLike[], path: string): string[] | undefined {
+  const here = errors.filter((x) => (x.instancePath ?? '') === path);
+  const first = here[0];
+  if (first?.keyword === 'enum' && Array.isArray(first.params?.allowedValues)) return (first.params.allowedValues as unknown[]).map(String);
+  const union = here.findIndex((x) => x.keyword === 'anyOf' || x.keyword === 'oneOf');
+  if (union <= 0) return undefined;
+  const branches = here.slice(0, union);
+  if (!branches.every((x) => x.keyword === 'const' || x.keyword === 'enum')) return undefined;
+  return branches.flatMap((x) => (x.keyword === 'const' ? [String(x.params?.allowedValue)] : ((x.params?.allowedValues as unknown[]) ?? []).map(String)));
 }

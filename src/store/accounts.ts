@@ -39,6 +39,13 @@ export async function listApiUsers(db: Db, accountId: string, offset: number, li
   return { rows, total: Number(total.n) };
 }
 
+/** Every api user (of one account when given), oldest first: the CLI's list. */
+export async function listAllApiUsers(db: Db, accountId?: string): Promise<ApiUserRow[]> {
+  let q = db.selectFrom('api_users').selectAll().orderBy('created_at').orderBy('id');
+  if (accountId !== undefined) q = q.where('account_id', '=', accountId);
+  return q.execute();
+}
+
 /** Marks a live api user revoked; false when it was already. */
 export async function revokeApiUser(db: Db, id: string, now: number): Promise<boolean> {
   const res = await db.updateTable('api_users').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();

@@ -375,3 +375,54 @@ export async function queueStats(db: Db): Promise<{ depth: number; oldestDueAt: 
     .executeTakeFirstOrThrow();
   return { depth: Number(row.n), oldestDueAt: row.oldest === null ? null : Number(row.oldest) };
 }
+
+export interface FailedFilter {
+  callbackId?: string | undefined;
+  eventType?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+}
+
+/**
+ * Makes every failed delivery of the account matching `filter` due now (held, where its callback is
+ * disabled: it resumes on enable), `batch` rows per transaction so a large retry never holds the
+ * database at once. Walks ids upwards, so a delivery that fails again meanwhile is not retried twice.
+ * Deliveries of deleted callbacks stay failed. Returns how many were re-opened.
+ */
+export async function retryFailedDeliveries(db: Db, caps: Capabilities, accountId: string, filter: FailedFilter, now: number, batch = 500): Promise<number> {
+  let after = 0;
+  let retried = 0;
+  for (;;) {
+    let q = db
+      .selectFrom('deliveries as d')
+      .innerJoin('callbacks as c', 'c.id', 'd.callback_id')
+      .select(['d.id', 'c.enabled'])
+      .where('d.account_id', '=', accountId)
+      .where('d.state', '=', 'failed')
+      .where('d.id', '>', after);
+    if (filter.callbackId !== undefined) q = q.where('d.callback_id', '=', filter.callbackId);
+    if (filter.eventType !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('events as e').select('e.id').whereRef('e.id', '=', 'd.event_id').where('e.type', '=', filter.eventType!)));
+    if (filter.createdFrom !== undefined) q = q.where('d.created_at', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) q = q.where('d.created_at', '<', filter.createdTo);
+    const rows = await q.orderBy('d.id').limit(batch).execute();
+    if (rows.length === 0) return retried;
+    after = rows[rows.length - 1]!.id;
+    await db.transaction().execute(async (trx) => {
+      for (const [state, ids] of [
+        ['pending', rows.filter((r) => r.enabled).map((r) => r.id)],
+        ['held', rows.filter((r) => !r.enabled).map((r) => r.id)],
+      ] as const) {
+        for (const cond of inConditions('id', ids, caps)) {
+          const res = await trx
+            .updateTable('deliveries')
+            .set({ state, next_attempt_at: now, lease_owner: null, lease_until: null, completed_at: null, updated_at: now })
+            .where(cond)
+            .where('state', '=', 'failed')
+            .executeTakeFirst();
+          retried += Number(res.numUpdatedRows);
+        }
+      }
+    });
+    if (rows.length < batch) return retried;
+  }
+}

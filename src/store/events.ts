@@ -3,6 +3,7 @@ import type { EventRow, NewEvent } from './schema.js';
 import type { Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
 import { inConditions } from './pieces.js';
+import { inSnapshot } from './snapshot.js';
 
 export const EVENT_COLUMNS = {
   id: 'text',
@@ -67,4 +68,58 @@ export async function expireIdempotencyKeys(db: Db, createdBefore: number): Prom
     .where('created_at', '<', createdBefore)
     .executeTakeFirst();
   return Number(res.numUpdatedRows);
+}
+
+export interface EventFilter {
+  type?: string | undefined;
+  resourceId?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+}
+
+/**
+ * A page of an account's events, newest first, and how many match. Each filter has an index that
+ * starts with account_id and ends with (created_at, id), so a page is read in index order (0001, 0011).
+ */
+export async function listEvents(db: Db, accountId: string, filter: EventFilter, offset: number, limit: number): Promise<{ rows: EventRow[]; total: number }> {
+  return inSnapshot(db, async (trx) => {
+    let q = trx.selectFrom('events').where('account_id', '=', accountId);
+    if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+    if (filter.resourceId !== undefined) q = q.where('resource_id', '=', filter.resourceId);
+    if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
+    const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute();
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(total.n) };
+  });
+}
+
+export interface DeliveryCounts {
+  total: number;
+  delivered: number;
+  failed: number;
+  pending: number;
+  held: number;
+}
+
+/** How many deliveries of each state the given events have (one grouped read over deliveries_event). */
+export async function countDeliveriesOfEvents(db: Db, caps: Capabilities, eventIds: readonly string[]): Promise<Map<string, DeliveryCounts>> {
+  const out = new Map<string, DeliveryCounts>();
+  for (const id of eventIds) out.set(id, { total: 0, delivered: 0, failed: 0, pending: 0, held: 0 });
+  for (const cond of inConditions('event_id', eventIds, caps)) {
+    const rows = await db
+      .selectFrom('deliveries')
+      .select((eb) => ['event_id', 'state', eb.fn.countAll<number>().as('n')])
+      .where(cond)
+      .groupBy(['event_id', 'state'])
+      .execute();
+    for (const r of rows) {
+      const c = out.get(r.event_id);
+      if (!c) continue;
+      const n = Number(r.n);
+      c.total += n;
+      if (r.state === 'delivered' || r.state === 'failed' || r.state === 'pending' || r.state === 'held') c[r.state] += n;
+    }
+  }
+  return out;
 }

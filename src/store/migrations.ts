@@ -379,5 +379,18 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
         await db.schema.alterTable('api_users').addColumn('last_used_at', 'bigint').execute();
       },
     },
+    // 0011: the dashboard's lists and statistics: events by type or resource id newest first,
+    // an account's deliveries by state, a callback's finished deliveries by completion time.
+    '0011_dashboard_indexes': {
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('events_account_type').on('events').columns(['account_id', 'type', 'created_at', 'id']).execute();
+        await db.schema
+          .createIndex('events_account_resource')
+          .on('events')
+          .columns(['account_id', 'resource_id', 'created_at', 'id'])
+          .where(sql.ref('resource_id'), 'is not', null)
+          .execute();
+      },
+    },
   };
 }

@@ -2,11 +2,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError, notFound } from '../../errors.js';
-import { findDelivery, listDeliveries, retryDelivery, type DeliveryWithEvent } from '../../store/deliveries.js';
+import { findDelivery, listDeliveries, retryDelivery, retryFailedDeliveries, type DeliveryWithEvent } from '../../store/deliveries.js';
+import { findCallback } from '../../store/callbacks.js';
 import { listAttemptsForDelivery } from '../../store/attempts.js';
 import type { AttemptRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
-import { Paging, isoTime, parseTime } from './common.js';
+import { ErrorBody, Paging, isoTime, parseTime } from './common.js';
 
 const States = ['pending', 'delivered', 'failed', 'held'] as const;
 
@@ -111,6 +112,43 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsync {
         if (!row) throw notFound(`delivery ${req.params.id}`);
         const attempts = await listAttemptsForDelivery(db, req.principal.accountId, row.id);
         return { ...deliveryJson(row), attempt_log: attempts.map(attemptJson) };
+      },
+    );
+
+    app.post(
+      '/deliveries/retry',
+      {
+        schema: {
+          tags,
+          operationId: 'retryFailedDeliveries',
+          summary: 'Attempt again now every failed delivery matching the filters (all of the account\'s when none is given)',
+          description:
+            'Only failed deliveries change: they become pending, due now (held where the callback is disabled; they resume on enable). Deliveries in any other state, and those of deleted callbacks, are left alone. Done in batches.',
+          body: Type.Object(
+            {
+              callback_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+              event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+              created_after: Type.Optional(Type.String({ format: 'date-time' })),
+              created_before: Type.Optional(Type.String({ format: 'date-time' })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 202: Type.Object({ retried: Type.Integer({ minimum: 0 }) }), 404: ErrorBody, 422: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const accountId = req.principal.accountId;
+        const b = req.body;
+        if (b.callback_id !== undefined && !(await findCallback(db, accountId, b.callback_id))) throw notFound(`callback ${b.callback_id}`);
+        const filter = {
+          callbackId: b.callback_id,
+          eventType: b.event_type,
+          createdFrom: parseTime(b.created_after, 'created_after'),
+          createdTo: parseTime(b.created_before, 'created_before'),
+        };
+        const retried = await retryFailedDeliveries(db, deps.store.caps, accountId, filter, deps.clock.now());
+        if (retried > 0) deps.wake();
+        return reply.code(202).send({ retried });
       },
     );
 

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { notFound } from '../../errors.js';
-import { findEvent } from '../../store/events.js';
+import { countDeliveriesOfEvents, findEvent, listEvents } from '../../store/events.js';
 import { listDeliveries } from '../../store/deliveries.js';
 import type { AppDeps } from '../app.js';
-import { ErrorBody, isoTime } from './common.js';
+import { ErrorBody, Paging, isoTime, parseTime } from './common.js';
 import { deliveryJson } from './deliveries.js';
 
 /** Stored as text: no NUL (PostgreSQL text cannot hold one). */
@@ -24,6 +24,23 @@ const EventIn = Type.Object(
 );
 
 export const MAX_BATCH = 1000;
+
+const Count = Type.Integer({ minimum: 0 });
+const EventList = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      type: Type.String(),
+      resource_id: Type.Union([Type.String(), Type.Null()]),
+      created_at: Type.String({ format: 'date-time' }),
+      data: Type.Record(Type.String(), Type.Unknown()),
+      deliveries: Type.Object({ total: Count, delivered: Count, failed: Count, pending: Count, held: Count }),
+    }),
+  ),
+  total: Type.Integer(),
+  offset: Type.Integer(),
+  limit: Type.Integer(),
+});
 
 export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
@@ -66,6 +83,49 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
         const ids = await deps.ingestor.ingest(req.principal, req.body.events, undefined, true);
         deps.metrics.eventsIngested.inc(req.body.events.length);
         return reply.code(202).send({ ids });
+      },
+    );
+
+    app.get(
+      '/events',
+      {
+        schema: {
+          tags,
+          operationId: 'listEvents',
+          summary: 'List and search events, newest first, each with its deliveries counted by state',
+          querystring: Type.Object(
+            {
+              ...Paging,
+              type: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'An event type name' })),
+              resource_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+              created_after: Type.Optional(Type.String({ format: 'date-time' })),
+              created_before: Type.Optional(Type.String({ format: 'date-time' })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: EventList, 422: ErrorBody },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const accountId = req.principal.accountId;
+        const { rows, total } = await listEvents(
+          deps.store.db,
+          accountId,
+          { type: q.type, resourceId: q.resource_id, createdFrom: parseTime(q.created_after, 'created_after'), createdTo: parseTime(q.created_before, 'created_before') },
+          q.offset,
+          q.limit,
+        );
+        const counts = await countDeliveriesOfEvents(deps.store.db, deps.store.caps, rows.map((r) => r.id));
+        const data = rows.map((row) => ({
+          id: row.id,
+          type: row.type,
+          resource_id: row.resource_id,
+          created_at: isoTime(row.created_at),
+          data: JSON.parse(row.data) as Record<string, unknown>,
+          deliveries: counts.get(row.id)!,
+        }));
+        return { data, total, offset: q.offset, limit: q.limit };
       },
     );
 
