@@ -5,31 +5,12 @@
  * carries it.
  */
 
-export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'held';
+import type { DeliveryRow, DeliveryPage } from './pending';
 
-export interface Delivery {
-  id: number;
-  event_id: string;
-  event_type: string;
-  callback_id: string;
-  state: DeliveryState;
-  /** A worker holds it: an attempt is under way. */
-  in_flight: boolean;
-  attempts: number;
-  next_attempt_at: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
-}
-
-export interface DeliveryPage {
-  data: Delivery[];
-  total: number;
-  offset: number;
-  limit: number;
-}
+/** One delivery as GET /v1/deliveries lists it (typed in pending.ts). */
+export type Delivery = DeliveryRow;
+export type { DeliveryPage };
+export type DeliveryState = Delivery['state'];
 
 export interface Attempt {
   id: number;

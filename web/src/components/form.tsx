@@ -64,10 +64,7 @@ export function TextField(
   };
   return (
     <div class={`field${props.error ? ' has-error' : ''}`} data-field={props.name}>
-      <label for={id}>
-        {props.label}
-        {props.required && <span class="req" aria-hidden="true"> *</span>}
-      </label>
+      <label for={id}>{props.label}</label>
       {props.multiline ? (
         <textarea {...shared} rows={props.rows ?? 6} spellcheck={false} onKeyUp={props.onSelect} onClick={props.onSelect} />
       ) : (
