@@ -296,4 +296,47 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     await page.getByLabel('Kind').selectOption('');
     await d.screenshot('notices');
   });
+
+  it('every control on these pages has a label and is reached by Tab, in order', async () => {
+    const { page } = d;
+    await d.signIn();
+    const pages: [string, () => Promise<void>][] = [
+      ['/#/deliveries', () => page.getByRole('table', { name: 'Deliveries' }).waitFor()],
+      ['/#/events', () => page.getByRole('table', { name: 'Events' }).waitFor()],
+      ['/#/alerts', async () => {
+        await page.getByRole('table', { name: 'Alert rules' }).waitFor();
+        await page.getByRole('button', { name: 'New alert rule' }).click();
+      }],
+      ['/#/notices', () => page.getByRole('table', { name: 'Notices' }).waitFor()],
+      ['/#/settings', () => page.getByRole('table', { name: 'API users' }).waitFor()],
+    ];
+    for (const [path, ready] of pages) {
+      await page.goto(path);
+      await ready();
+      const controls = await page.evaluate(`[...document.querySelectorAll('main input, main select, main textarea, main button, main a[href], main summary')]
+        .filter((el) => !el.disabled && el.offsetParent !== null)
+        .map((el) => ({
+          tag: el.tagName.toLowerCase(),
+          name: (el.getAttribute('aria-label') || [...(el.labels ?? [])].map((l) => l.textContent).join(' ') || (['button', 'a', 'summary'].includes(el.tagName.toLowerCase()) ? el.textContent : '') || '').trim(),
+        }))`) as { tag: string; name: string }[];
+      expect(controls.length, path).toBeGreaterThan(1);
+      expect(controls.filter((c) => c.name === ''), `unlabelled controls on ${path}`).toEqual([]);
+      // Tab from the top of main visits every one of them, in document order (a date-time input
+      // takes a Tab per part: consecutive stops on one control count once), then leaves main.
+      await page.evaluate(`document.getElementById('main').focus()`);
+      const reached: string[] = [];
+      for (let i = 0; i < controls.length * 8; i++) {
+        await page.keyboard.press('Tab');
+        const at = await page.evaluate<{ inMain: boolean; name: string; el: number }>(`(() => {
+          const el = document.activeElement;
+          window.__ids ??= new Map();
+          if (!window.__ids.has(el)) window.__ids.set(el, window.__ids.size);
+          return { inMain: !!el.closest('main'), el: window.__ids.get(el), name: el.getAttribute('aria-label') || [...(el.labels ?? [])].map((l) => l.textContent).join(' ').trim() || el.textContent.trim() };
+        })()`);
+        if (!at.inMain) break;
+        if (reached.at(-1) !== `${at.el}\u0000${at.name}`) reached.push(`${at.el}\u0000${at.name}`);
+      }
+      expect(reached.map((r) => r.split('\u0000')[1]), path).toEqual(controls.map((c) => c.name));
+    }
+  });
 });

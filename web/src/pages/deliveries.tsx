@@ -53,7 +53,10 @@ export function Deliveries({ query }: PageProps) {
   const [done, setDone] = useState<string>();
   const [busy, setBusy] = useState<number>();
   const keep = { ...f, live: live ? undefined : 'off' };
-  const setFilter = (patch: Partial<typeof keep>) => navigate('/deliveries', { ...keep, ...patch, offset: undefined }, { replace: true });
+  const setFilter = (patch: Partial<typeof keep>) => {
+    setDone(undefined);
+    navigate('/deliveries', { ...keep, ...patch, offset: undefined }, { replace: true });
+  };
 
   const retryOne = async (d: Delivery) => {
     setBusy(d.id);
