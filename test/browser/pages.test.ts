@@ -159,6 +159,14 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     expect(rules.body.data).toHaveLength(1);
     expect(rules.body.data[0]).toMatchObject({ kind: 'low_verification_rate', threshold: 75, window: 1800, min_sent: 20, cooldown: 900, emails: ['ops@example.com'], telegram_chat_ids: ['-1001234'], enabled: true });
 
+    // Edit: the form opens with the rule's values; a change is saved with PATCH, the rest kept.
+    await page.getByRole('button', { name: /^Edit Low verification rate rule/ }).click();
+    expect(await page.getByLabel('Window (seconds)').inputValue()).toBe('1800');
+    await page.getByLabel('Cooldown (seconds)').fill('1200');
+    await page.getByRole('button', { name: 'Save alert rule' }).click();
+    await page.getByText('Alert rule saved: Low verification rate').waitFor();
+    expect((await d.t.api('GET', '/v1/alert-rules')).body.data[0]).toMatchObject({ cooldown: 1200, window: 1800, threshold: 75, telegram_chat_ids: ['-1001234'] });
+
     // A refused value is shown next to its field and nothing changes.
     await page.getByRole('button', { name: 'New alert rule' }).click();
     await page.getByLabel('Kind').selectOption('insufficient_balance');
