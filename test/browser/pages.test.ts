@@ -205,16 +205,29 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     await page.getByRole('button', { name: 'Add target' }).click();
     await page.getByLabel('Target 1 channel').selectOption('telegram');
     await page.getByLabel('Target 1 address').fill('@relay_ops');
+    const hook = await d.newReceiver();
+    await page.getByRole('button', { name: 'Add target' }).click();
+    await page.getByLabel('Target 2 channel').selectOption('webhook');
+    await page.getByLabel('Target 2 address').fill(`${hook.url}/notices`);
     await page.getByRole('button', { name: 'Save account' }).click();
     await page.getByText('Account saved.').waitFor();
     const account = await d.t.api('GET', '/v1/account');
     expect(account.body).toMatchObject({ admin_email: 'admin@example.com', telegram_chat_ids: ['@relay_ops'] });
+    expect(account.body.targets.map((t: { channel: string }) => t.channel)).toEqual(['telegram', 'webhook']);
+    // The webhook target's signing secret: shown once on creation, then revealed on demand.
+    const fresh = (await page.getByText(/^Signing secret of .* \(shown once\)/).textContent())!;
+    const secret = fresh.match(/whsec_[A-Za-z0-9+/=]+/)![0];
+    const webhookId = account.body.targets[1].id as string;
+    expect((await d.t.api('GET', `/v1/notice-targets/${webhookId}/secret`)).body.secret).toBe(secret);
     // After a reload the page shows what is stored.
     await page.reload();
     await page.getByText(/Next report: the period from/).waitFor();
     await page.getByLabel('Target 1 address').waitFor();
     expect(await page.getByLabel('Report frequency').inputValue()).toBe('weekly');
     expect(await page.getByLabel('Target 1 address').inputValue()).toBe('@relay_ops');
+    expect(await page.getByText('whsec_').count()).toBe(0);
+    await page.getByRole('button', { name: `Reveal the signing secret of ${hook.url}/notices` }).click();
+    await page.getByText(secret, { exact: true }).waitFor();
   });
 
   it('creates an api user (its key shown once, copied), which signs in; rotating and revoking it end its sessions', async () => {

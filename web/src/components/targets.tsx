@@ -3,7 +3,10 @@
  * its address. The API's `targets` list replaces every target of its owner, so the rows are the
  * whole list. A webhook target's signing secret is shown once, when the API makes it.
  */
-import { useId } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
+import { api, ok, type ApiFailure } from '../api/client';
+import { asFailure } from '../lib/use-load';
+import { ErrorNotice } from './form';
 import { CopyButton } from './ui';
 
 /** `{channel, address}` as sent; `{id, channel, address, secret_set, secret?}` as answered. */
@@ -86,3 +89,40 @@ export function targetSummary(targets: TargetOut[]): string {
   return targets.map((t) => `${CHANNELS.find((c) => c.value === t.channel)?.label ?? t.channel} ${t.address}`).join(', ');
 }
 
+
+/** Stored webhook targets' signing secrets, each revealed on demand (GET /v1/notice-targets/{id}/secret). */
+export function WebhookSecrets({ targets }: { targets: TargetOut[] }) {
+  const hooks = targets.filter((t) => t.channel === 'webhook' && t.secret_set);
+  const [shown, setShown] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<ApiFailure>();
+  if (hooks.length === 0) return null;
+  const reveal = async (id: string) => {
+    setFailure(undefined);
+    try {
+      const r = await ok(api.GET('/v1/notice-targets/{id}/secret', { params: { path: { id } } }));
+      setShown((s) => ({ ...s, [id]: r.secret }));
+    } catch (err) {
+      setFailure(asFailure(err));
+    }
+  };
+  return (
+    <div class="field">
+      <p class="help">Webhook notices are signed (Standard Webhooks); verify them with the target's secret.</p>
+      <ErrorNotice error={failure} />
+      {hooks.map((t) => (
+        <p class="secret">
+          <span class="mono url">{t.address}</span>
+          {shown[t.id] ? (
+            <>
+              <code>{shown[t.id]}</code> <CopyButton text={shown[t.id]!} label="Copy secret" />
+            </>
+          ) : (
+            <button type="button" class="secondary small" aria-label={`Reveal the signing secret of ${t.address}`} onClick={() => void reveal(t.id)}>
+              Reveal secret
+            </button>
+          )}
+        </p>
+      ))}
+    </div>
+  );
+}

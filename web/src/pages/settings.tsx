@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiFailure, type paths } from '../api/client';
 import { ErrorNotice, SelectField, TextField, errorFor } from '../components/form';
 import { DataTable, Pager } from '../components/table';
-import { FreshSecrets, TargetsField, targetsToSend, type TargetRow } from '../components/targets';
+import { FreshSecrets, TargetsField, WebhookSecrets, targetsToSend, type TargetRow } from '../components/targets';
 import { Badge, ConfirmButton, CopyButton, Loading, PageHeader } from '../components/ui';
 import { dateTime } from '../lib/format';
 import { asFailure, useLoad } from '../lib/use-load';
@@ -130,6 +130,7 @@ function AccountCard() {
             help="E-mail addresses, Telegram chats (a number, or @channel), Slack incoming webhooks, signed webhooks"
             error={errorFor(failure, 'targets') ?? errorFor(failure, 'telegram_chat_ids')}
           />
+          <WebhookSecrets targets={a.targets} />
           <div class="actions">
             <button type="submit" class="primary" disabled={busy}>
               Save account
