@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerResponse } from 'node:http';
 import { ADMIN, basic } from '../helpers/relay.js';
+import { waitUntil } from '../helpers/e2e.js';
 import { hasChromium, useDashboard } from './harness.js';
 
 describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
@@ -306,29 +307,51 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     expect(await search.getByLabel('Resource id').inputValue()).toBe('msg-search-7');
   });
 
-  it('Notices: the log with its filters', async () => {
+  it('Notices: a failing callback\'s notice is in the log, found by kind and callback, its text opened', async () => {
     const { page } = d;
+    const receiver = await d.newReceiver();
+    receiver.behaviour = (_req, res) => ((res.statusCode = 503), res.end());
+    const cb = await d.t.api('POST', '/v1/callbacks', { title: 'Noticed failure', url: receiver.url, events: ['sms.undelivered'], retry_schedule: ['0s'] });
+    await d.t.api('POST', '/v1/events', { type: 'sms.undelivered', data: { message_id: 'msg-notice-1' } });
+    await waitUntil(async () => (await d.t.api('GET', `/v1/notices?kind=failure&callback_id=${cb.body.id}`)).body.total > 0, { what: 'a failure notice' });
     await d.signIn();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notices', exact: true }).click();
-    await page.getByRole('table', { name: 'Notices' }).waitFor();
     await page.getByLabel('Kind').selectOption('failure');
+    await page.getByLabel('Callback id').fill(cb.body.id);
     await page.waitForURL(/kind=failure/);
-    await page.getByRole('table', { name: 'Notices' }).waitFor();
+    const table = page.getByRole('table', { name: 'Notices' });
+    // One row per target the notice went to (other tests may have set the account's targets).
+    const row = table.getByRole('row').filter({ hasText: 'Noticed failure' }).first();
+    await row.getByRole('link', { name: 'Noticed failure' }).waitFor();
+    await row.getByText(/is failing: HTTP 503/).click();
+    expect(await row.locator('details pre').isVisible()).toBe(true);
+    expect(await row.locator('details pre').textContent()).toContain(cb.body.id);
+    await page.getByLabel('Kind').selectOption('report');
+    await table.getByText('No notice sent yet.').waitFor();
     await page.getByLabel('Kind').selectOption('');
+    await row.waitFor();
     await d.screenshot('notices');
   });
 
   it('every control on these pages has a label and is reached by Tab, in order', async () => {
     const { page } = d;
     await d.signIn();
+    // Callback links show the id until the title arrives: wait for the titles, so names hold still.
+    const titled = () => expect.poll(() => page.locator('main a.mono[href^="#/callbacks/"]').count()).toBe(0);
     const pages: [string, () => Promise<void>][] = [
-      ['/#/deliveries', () => page.getByRole('table', { name: 'Deliveries' }).waitFor()],
+      ['/#/deliveries?live=off', async () => {
+        await page.getByRole('table', { name: 'Deliveries' }).waitFor();
+        await titled();
+      }],
       ['/#/events', () => page.getByRole('table', { name: 'Events' }).waitFor()],
       ['/#/alerts', async () => {
         await page.getByRole('table', { name: 'Alert rules' }).waitFor();
         await page.getByRole('button', { name: 'New alert rule' }).click();
       }],
-      ['/#/notices', () => page.getByRole('table', { name: 'Notices' }).waitFor()],
+      ['/#/notices', async () => {
+        await page.getByRole('table', { name: 'Notices' }).waitFor();
+        await titled();
+      }],
       ['/#/settings', () => page.getByRole('table', { name: 'API users' }).waitFor()],
     ];
     for (const [path, ready] of pages) {

@@ -69,6 +69,7 @@ export function Notices({ query }: PageProps) {
               { header: 'Callback', cell: (n) => (n.callback_id ? <CallbackLink id={n.callback_id} title={titles[n.callback_id]} /> : '—') },
               {
                 header: 'Outcome',
+                class: 'outcome',
                 cell: (n) => (
                   <>
                     <Badge value={n.delivered ? 'sent' : 'failed'} />
