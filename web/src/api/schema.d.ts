@@ -1171,7 +1171,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List and search events, newest first, each with its deliveries counted by state */
+        get: operations["listEvents"];
         put?: never;
         /**
          * Publish one event
@@ -1445,6 +1446,26 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attempt again now every failed delivery matching the filters (all of the account's when none is given)
+         * @description Only failed deliveries change: they become pending, due now (held where the callback is disabled; they resume on enable). Deliveries in any other state, and those of deleted callbacks, are left alone. Done in batches.
+         */
+        post: operations["retryFailedDeliveries"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2862,6 +2883,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/callbacks/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A callback's deliveries over time: delivered, failed, success rate and latency per bucket
+         * @description The window is whole buckets (1 h for 24h, 6 h for 7d) ending with the current one. Delivered and failed count finished deliveries by completion time; latency is over delivery attempts by start time (nearest-rank percentiles); pending and held are what the callback owes now.
+         */
+        get: operations["getCallbackStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's queue now, its last 24 hours, and its 100 busiest callbacks
+         * @description queue: owed deliveries (pending, of which due_now and in_flight; oldest_due_age_seconds of the oldest due one) and held ones. callbacks: the 100 with the most deliveries finished in 7 days plus pending, busiest first (deleted callbacks left out).
+         */
+        get: operations["getAccountStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/{id}": {
         parameters: {
             query?: never;
@@ -3048,6 +3109,127 @@ export interface operations {
             };
             /** @description Default Response */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query: {
+                offset: number;
+                limit: number;
+                /** @description An event type name */
+                type?: string;
+                resource_id?: string;
+                created_after?: string;
+                created_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            type: string;
+                            resource_id: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            data: {
+                                [key: string]: unknown;
+                            };
+                            deliveries: {
+                                total: number;
+                                delivered: number;
+                                failed: number;
+                                pending: number;
+                                held: number;
+                            };
+                        }[];
+                        total: number;
+                        offset: number;
+                        limit: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    retryFailedDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    callback_id?: string;
+                    event_type?: string;
+                    /** Format: date-time */
+                    created_after?: string;
+                    /** Format: date-time */
+                    created_before?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        retried: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3267,6 +3449,120 @@ export interface operations {
                         code: string;
                         message: string;
                         field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getCallbackStats: {
+        parameters: {
+            query: {
+                window: "24h" | "7d";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        callback_id: string;
+                        window: "24h" | "7d";
+                        bucket_seconds: number;
+                        totals: {
+                            delivered: number;
+                            failed: number;
+                            pending: number;
+                            held: number;
+                            /** @description delivered / (delivered + failed); null when neither */
+                            success_rate: number | null;
+                            latency_p50_ms: number | null;
+                            latency_p95_ms: number | null;
+                        };
+                        buckets: {
+                            /** Format: date-time */
+                            start: string;
+                            delivered: number;
+                            failed: number;
+                            /** @description delivered / (delivered + failed); null when neither */
+                            success_rate: number | null;
+                            latency_avg_ms: number | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getAccountStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queue: {
+                            pending: number;
+                            due_now: number;
+                            oldest_due_age_seconds: number | null;
+                            in_flight: number;
+                            held: number;
+                        };
+                        last_24h: {
+                            delivered: number;
+                            failed: number;
+                        };
+                        callbacks: {
+                            callback_id: string;
+                            title: string;
+                            delivered_24h: number;
+                            failed_24h: number;
+                            pending: number;
+                            delivered_7d: number;
+                            failed_7d: number;
+                        }[];
                     };
                 };
             };
