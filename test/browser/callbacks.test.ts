@@ -163,4 +163,43 @@ describe.skipIf(!hasChromium)('dashboard: callbacks in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: 'Callbacks' }).waitFor();
     expect((await d.t.api('GET', `/v1/callbacks/${id}`)).status).toBe(404);
   });
+
+  it('edits a template profile: changed fields are saved, write-only secrets left blank are kept', async () => {
+    const { page } = d;
+    const receiver = await d.newReceiver();
+    const created = await d.t.api('POST', '/v1/callbacks', {
+      title: 'Edit me',
+      url: `${receiver.url}/e`,
+      format: 'template',
+      method: 'POST',
+      channel: 'sms',
+      events: ['sms.delivered'],
+      body: '{"id":"{{message_id}}"}',
+      auth: { type: 'basic', username: 'shop', password: 'pw-secret' },
+      encryption: { scope: 'values', cipher: 'aes-256-gcm', key: Buffer.alloc(32, 7).toString('base64') },
+      query: { to: '{{to}}' },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await d.signIn();
+    await page.goto(`/#/callbacks/${id}`);
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Edit Edit me' }).waitFor();
+    expect(await page.getByLabel('Body', { exact: true }).inputValue()).toBe('{"id":"{{message_id}}"}');
+    expect(await page.getByLabel('Query parameters value 1').inputValue()).toBe('{{to}}');
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+    await page.getByLabel('Title', { exact: true }).fill('Edited title');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Edited title' }).waitFor();
+    const cb = (await d.t.api('GET', `/v1/callbacks/${id}`)).body;
+    expect(cb.title).toBe('Edited title');
+    expect(cb.settings).toMatchObject({
+      channel: 'sms',
+      body: '{"id":"{{message_id}}"}',
+      query: { to: '{{to}}' },
+      auth: { type: 'basic', username: 'shop', password_set: true },
+      encryption: { scope: 'values', cipher: 'aes-256-gcm', key_set: true },
+    });
+    expect(cb.events).toEqual(['sms.delivered']);
+  });
 });
