@@ -202,4 +202,34 @@ describe.skipIf(!hasChromium)('dashboard: callbacks in Chromium', () => {
     });
     expect(cb.events).toEqual(['sms.delivered']);
   });
+
+  it('pages through callbacks 20 at a time and filters by format and creation time', async () => {
+    const { page } = d;
+    const tenant = await d.t.newTenant('pager');
+    expect((await d.t.api('POST', '/v1/callbacks', { title: 'Page hook of the admin', url: 'http://127.0.0.1:9/admin', format: 'octopush' })).status).toBe(201);
+    for (let i = 1; i <= 23; i++) {
+      const r = await d.t.api('POST', '/v1/callbacks', { title: `Page hook ${String(i).padStart(2, '0')}`, url: `http://127.0.0.1:9/${i}`, format: i === 23 ? 'octopush' : 'standard' }, { auth: tenant.auth });
+      expect(r.status).toBe(201);
+    }
+    await d.signIn({ user: tenant.apiUser, key: tenant.apiKey });
+    await page.getByRole('link', { name: 'Callbacks', exact: true }).click();
+    const pager = page.getByRole('navigation', { name: 'Pages' });
+    await pager.getByText('1–20 of 23').waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(20);
+    await pager.getByRole('button', { name: 'Next' }).click();
+    await pager.getByText('21–23 of 23').waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(3);
+    expect(await pager.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+
+    await page.getByLabel('Format').selectOption('octopush');
+    await waitUntil(async () => (await page.locator('tbody tr').count()) === 1 && (await page.locator('tbody tr').textContent())!.includes('Page hook 23'), { what: 'the format filter' });
+    await page.getByLabel('Format').selectOption('');
+    await page.getByLabel('Created from (UTC)').fill(new Date(Date.now() + 3600_000).toISOString().slice(0, 16));
+    await waitUntil(async () => (await page.locator('tbody tr').textContent())!.includes('No callback matches'), { what: 'the created-range filter' });
+    await page.getByLabel('Created from (UTC)').fill('');
+    await page.getByLabel('Title', { exact: true }).fill('Page hook');
+    await pager.getByText('1–20 of 23').waitFor();
+    // Another tenant's callbacks (the admin's) never show.
+    expect(await page.getByText('Page hook of the admin').count()).toBe(0);
+  });
 });
