@@ -16,6 +16,7 @@ import type { Ingestor } from '../ingest/ingest.js';
 import type { PipelineBus } from '../delivery/bus.js';
 import { Authenticator, sessionToken } from './auth.js';
 import { sessionRoutes } from './sessions.js';
+import { documentRoute } from './openapi.js';
 import { Throttle } from './throttle.js';
 import { describeValidationError, validatorCompiler } from './validation.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (q >= 0 && /%00|\0/.test(req.url.slice(q))) throw new ApiError('invalid', 'querystring: may not contain NUL characters', 'querystring');
   });
 
+  app.addHook('onRoute', documentRoute);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_CSP, dashboardRoutes } from '../../src/api/dashboard.js';
+import { DASHBOARD_CSP, dashboardRoutes, defaultDashboardDir } from '../../src/api/dashboard.js';
 
 const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 
@@ -46,5 +47,14 @@ describe('the dashboard route', () => {
       expect(res.statusCode, url).toBe(404);
       expect(res.body).not.toContain('TOP-SECRET');
     }
+  });
+
+  it('the built bundle holds at most 300 KB of JavaScript, gzipped (issue 18)', () => {
+    const assets = join(defaultDashboardDir(), 'assets');
+    expect(existsSync(assets), `${assets} is missing: run \`npm run build\``).toBe(true);
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(0);
+    const gzipped = js.reduce((sum, f) => sum + gzipSync(readFileSync(join(assets, f)), { level: 9 }).length, 0);
+    expect(gzipped).toBeLessThanOrEqual(300 * 1024);
   });
 });

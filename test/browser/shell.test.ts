@@ -26,6 +26,7 @@ describe.skipIf(!hasChromium)('dashboard shell in Chromium', () => {
     await page.getByLabel('API key').fill('wrong-key-0123456789');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('The api user or key is wrong.').waitFor();
+    await d.screenshot('sign-in');
 
     await d.signIn();
     const cookies = await page.context().cookies();

@@ -52,73 +52,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Send a sample event to the callback now, exactly as a delivery would be sent */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description The test attempt recorded (kind test, no delivery) */
-                            attempt_id: number;
-                            /** @description success, retryable or permanent: what a delivery would make of it */
-                            outcome: string;
-                            reason: string | null;
-                            event: {
-                                id: string;
-                                type: string;
-                                data: unknown;
-                            };
-                            request: {
-                                method: string;
-                                url: string;
-                                headers: {
-                                    [key: string]: string;
-                                };
-                                body: string;
-                            };
-                            response: {
-                                status: number;
-                                headers: {
-                                    [key: string]: string;
-                                };
-                                body: string;
-                                body_truncated: boolean;
-                            } | null;
-                            error: {
-                                class: string;
-                                message: string;
-                            } | null;
-                            duration_ms: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["testCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -135,186 +69,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Send a sample event to an unsaved callback (the create body), exactly as a delivery would be sent */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title: string;
-                        url: string;
-                        format?: "standard" | "engagelab" | "engagelab-email" | "octopush" | "whispir" | "template" | "twilio";
-                        /** @description Event type names or codes; empty or absent: every event. */
-                        events?: (string | number)[];
-                        enabled?: boolean;
-                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                        headers?: {
-                            [key: string]: string;
-                        };
-                        /** @description Response timeout in seconds (default 15, at most 60) */
-                        timeout?: number;
-                        /** @description Only events sent by this api user */
-                        api_user?: string | null;
-                        /** @description twilio: the auth token keying X-Twilio-Signature (write-only) */
-                        auth_token?: string;
-                        /** @description twilio: the Account SID sent as AccountSid (AC + 32 hex digits) */
-                        account_sid?: string;
-                        /** @description template: accepted statuses (default 2xx) and a substring the response body must contain */
-                        success?: {
-                            statuses?: number[] | null;
-                            body_contains?: string | null;
-                        } | null;
-                        /** @description template: encrypt each substituted value (values) or the whole body as JWE (body) */
-                        encryption?: {
-                            scope?: "values" | "body";
-                            cipher?: "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" | "aes-128-cfb" | "aes-192-cfb" | "aes-256-cfb";
-                            /** @description write-only */
-                            key?: string;
-                            key_encoding?: "base64" | "hex" | "utf8";
-                        } | null;
-                        /** @description template: fetch a bearer token from the token URL before calling back */
-                        token_auth?: {
-                            url?: string;
-                            method?: "GET" | "POST" | "PUT";
-                            client_id?: string;
-                            /** @description write-only */
-                            client_secret?: string;
-                            encoding?: "form" | "json";
-                            params?: {
-                                [key: string]: string;
-                            };
-                            headers?: {
-                                [key: string]: string;
-                            };
-                        } | null;
-                        /** @description whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value) */
-                        auth?: {
-                            type: "querystring" | "httpheader" | "none" | "basic" | "bearer" | "raw";
-                            /** @description whispir: the key (write-only) */
-                            key?: string;
-                            /** @description template basic */
-                            username?: string;
-                            /** @description template basic (write-only) */
-                            password?: string;
-                            /** @description template bearer (write-only) */
-                            token?: string;
-                            /** @description template raw: the Authorization header value sent unchanged (write-only) */
-                            value?: string;
-                        };
-                        /** @description template (POST, PUT): the body template; null or absent: the event in the body type */
-                        body?: string | null;
-                        /** @description template (POST, PUT): json (default), xml, html, text or form */
-                        body_type?: "json" | "xml" | "html" | "text" | "form";
-                        /** @description template: query parameters, each value a template */
-                        query?: {
-                            [key: string]: string;
-                        } | null;
-                        /** @description template: the events must be of this channel (default none: any) */
-                        channel?: "none" | "sms" | "email" | "otp" | "whatsapp" | "system";
-                        /** @description template: GET and DELETE carry data in the query, POST and PUT in a body (default POST) */
-                        method?: "GET" | "POST" | "PUT" | "DELETE";
-                        /** @description standard, template: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key */
-                        secret?: string;
-                        /** @description octopush, whispir: IANA time zone of the dates (default UTC) */
-                        timezone?: string;
-                        /** @description whispir: which callbacks (default both) */
-                        callbacks?: {
-                            reply?: boolean;
-                            undeliverable?: boolean;
-                        };
-                        /** @description whispir: failure notices go here (default: the account admin) */
-                        email?: string | null;
-                        /** @description whispir: retry every 5 min for 24 h (default true); false: one attempt */
-                        retries_enabled?: boolean;
-                        /** @description whispir: payload type (default json) */
-                        content_type?: "json" | "xml";
-                        /** @description octopush: body encoding (default json) */
-                        encoding?: "json" | "form";
-                        /** @description octopush: a URL per callback type; `url` serves the types without one */
-                        urls?: {
-                            /** @description delivery */
-                            delivery?: string | null;
-                            /** @description reply */
-                            reply?: string | null;
-                            /** @description opt_out */
-                            opt_out?: string | null;
-                        };
-                        /** @description engagelab-email: X-WebHook-AppKey value (default "email") */
-                        app_key?: string;
-                        /** @description engagelab-email: X-WebHook-Signature scheme (default md5) */
-                        signature?: "md5" | "hmac-sha256";
-                        /** @description engagelab: at most this many rows share one request when several events are due together (default 50) */
-                        max_rows?: number;
-                        /** @description engagelab: Authorization header value sent unchanged (write-only); null removes it */
-                        authorization?: string | null;
-                        /** @description engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it */
-                        username?: string | null;
-                        /** @description Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default */
-                        retry_schedule?: string[] | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description The test attempt recorded (kind test, no delivery) */
-                            attempt_id: number;
-                            /** @description success, retryable or permanent: what a delivery would make of it */
-                            outcome: string;
-                            reason: string | null;
-                            event: {
-                                id: string;
-                                type: string;
-                                data: unknown;
-                            };
-                            request: {
-                                method: string;
-                                url: string;
-                                headers: {
-                                    [key: string]: string;
-                                };
-                                body: string;
-                            };
-                            response: {
-                                status: number;
-                                headers: {
-                                    [key: string]: string;
-                                };
-                                body: string;
-                                body_truncated: boolean;
-                            } | null;
-                            error: {
-                                class: string;
-                                message: string;
-                            } | null;
-                            duration_ms: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["testCallbackDraft"];
         delete?: never;
         options?: never;
         head?: never;
@@ -329,246 +84,10 @@ export interface paths {
             cookie?: never;
         };
         /** List callbacks */
-        get: {
-            parameters: {
-                query: {
-                    offset: number;
-                    limit: number;
-                    /** @description Substring of the title */
-                    title?: string;
-                    enabled?: boolean;
-                    format?: string;
-                    /** @description HTTP method (template callbacks choose theirs; the others POST) */
-                    method?: string;
-                    /** @description template callbacks of this channel */
-                    channel?: string;
-                    created_after?: string;
-                    created_before?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                id: string;
-                                title: string;
-                                url: string;
-                                format: string;
-                                method: string;
-                                events: string[];
-                                enabled: boolean;
-                                disabled_reason: string | null;
-                                /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                                headers: {
-                                    [key: string]: string;
-                                };
-                                timeout: number;
-                                api_user: string | null;
-                                /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                                status: string;
-                                status_checked_at: string | null;
-                                status_reason: string | null;
-                                /** @description Format-specific settings; secrets shown only as whether they are set */
-                                settings: {
-                                    [key: string]: unknown;
-                                };
-                                created_at: string;
-                                updated_at: string;
-                                secret?: string;
-                            }[];
-                            total: number;
-                            offset: number;
-                            limit: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listCallbacks"];
         put?: never;
         /** Create a callback */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title: string;
-                        url: string;
-                        format?: "standard" | "engagelab" | "engagelab-email" | "octopush" | "whispir" | "template" | "twilio";
-                        /** @description Event type names or codes; empty or absent: every event. */
-                        events?: (string | number)[];
-                        enabled?: boolean;
-                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                        headers?: {
-                            [key: string]: string;
-                        };
-                        /** @description Response timeout in seconds (default 15, at most 60) */
-                        timeout?: number;
-                        /** @description Only events sent by this api user */
-                        api_user?: string | null;
-                        /** @description twilio: the auth token keying X-Twilio-Signature (write-only) */
-                        auth_token?: string;
-                        /** @description twilio: the Account SID sent as AccountSid (AC + 32 hex digits) */
-                        account_sid?: string;
-                        /** @description template: accepted statuses (default 2xx) and a substring the response body must contain */
-                        success?: {
-                            statuses?: number[] | null;
-                            body_contains?: string | null;
-                        } | null;
-                        /** @description template: encrypt each substituted value (values) or the whole body as JWE (body) */
-                        encryption?: {
-                            scope?: "values" | "body";
-                            cipher?: "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" | "aes-128-cfb" | "aes-192-cfb" | "aes-256-cfb";
-                            /** @description write-only */
-                            key?: string;
-                            key_encoding?: "base64" | "hex" | "utf8";
-                        } | null;
-                        /** @description template: fetch a bearer token from the token URL before calling back */
-                        token_auth?: {
-                            url?: string;
-                            method?: "GET" | "POST" | "PUT";
-                            client_id?: string;
-                            /** @description write-only */
-                            client_secret?: string;
-                            encoding?: "form" | "json";
-                            params?: {
-                                [key: string]: string;
-                            };
-                            headers?: {
-                                [key: string]: string;
-                            };
-                        } | null;
-                        /** @description whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value) */
-                        auth?: {
-                            type: "querystring" | "httpheader" | "none" | "basic" | "bearer" | "raw";
-                            /** @description whispir: the key (write-only) */
-                            key?: string;
-                            /** @description template basic */
-                            username?: string;
-                            /** @description template basic (write-only) */
-                            password?: string;
-                            /** @description template bearer (write-only) */
-                            token?: string;
-                            /** @description template raw: the Authorization header value sent unchanged (write-only) */
-                            value?: string;
-                        };
-                        /** @description template (POST, PUT): the body template; null or absent: the event in the body type */
-                        body?: string | null;
-                        /** @description template (POST, PUT): json (default), xml, html, text or form */
-                        body_type?: "json" | "xml" | "html" | "text" | "form";
-                        /** @description template: query parameters, each value a template */
-                        query?: {
-                            [key: string]: string;
-                        } | null;
-                        /** @description template: the events must be of this channel (default none: any) */
-                        channel?: "none" | "sms" | "email" | "otp" | "whatsapp" | "system";
-                        /** @description template: GET and DELETE carry data in the query, POST and PUT in a body (default POST) */
-                        method?: "GET" | "POST" | "PUT" | "DELETE";
-                        /** @description standard, template: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key */
-                        secret?: string;
-                        /** @description octopush, whispir: IANA time zone of the dates (default UTC) */
-                        timezone?: string;
-                        /** @description whispir: which callbacks (default both) */
-                        callbacks?: {
-                            reply?: boolean;
-                            undeliverable?: boolean;
-                        };
-                        /** @description whispir: failure notices go here (default: the account admin) */
-                        email?: string | null;
-                        /** @description whispir: retry every 5 min for 24 h (default true); false: one attempt */
-                        retries_enabled?: boolean;
-                        /** @description whispir: payload type (default json) */
-                        content_type?: "json" | "xml";
-                        /** @description octopush: body encoding (default json) */
-                        encoding?: "json" | "form";
-                        /** @description octopush: a URL per callback type; `url` serves the types without one */
-                        urls?: {
-                            /** @description delivery */
-                            delivery?: string | null;
-                            /** @description reply */
-                            reply?: string | null;
-                            /** @description opt_out */
-                            opt_out?: string | null;
-                        };
-                        /** @description engagelab-email: X-WebHook-AppKey value (default "email") */
-                        app_key?: string;
-                        /** @description engagelab-email: X-WebHook-Signature scheme (default md5) */
-                        signature?: "md5" | "hmac-sha256";
-                        /** @description engagelab: at most this many rows share one request when several events are due together (default 50) */
-                        max_rows?: number;
-                        /** @description engagelab: Authorization header value sent unchanged (write-only); null removes it */
-                        authorization?: string | null;
-                        /** @description engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it */
-                        username?: string | null;
-                        /** @description Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default */
-                        retry_schedule?: string[] | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            title: string;
-                            url: string;
-                            format: string;
-                            method: string;
-                            events: string[];
-                            enabled: boolean;
-                            disabled_reason: string | null;
-                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                            headers: {
-                                [key: string]: string;
-                            };
-                            timeout: number;
-                            api_user: string | null;
-                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                            status: string;
-                            status_checked_at: string | null;
-                            status_reason: string | null;
-                            /** @description Format-specific settings; secrets shown only as whether they are set */
-                            settings: {
-                                [key: string]: unknown;
-                            };
-                            created_at: string;
-                            updated_at: string;
-                            secret?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -583,256 +102,15 @@ export interface paths {
             cookie?: never;
         };
         /** Read a callback */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            title: string;
-                            url: string;
-                            format: string;
-                            method: string;
-                            events: string[];
-                            enabled: boolean;
-                            disabled_reason: string | null;
-                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                            headers: {
-                                [key: string]: string;
-                            };
-                            timeout: number;
-                            api_user: string | null;
-                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                            status: string;
-                            status_checked_at: string | null;
-                            status_reason: string | null;
-                            /** @description Format-specific settings; secrets shown only as whether they are set */
-                            settings: {
-                                [key: string]: unknown;
-                            };
-                            created_at: string;
-                            updated_at: string;
-                            secret?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCallback"];
         put?: never;
         post?: never;
         /** Delete a callback */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        delete: operations["deleteCallback"];
         options?: never;
         head?: never;
         /** Update a callback (fields absent stay unchanged) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title?: string;
-                        url?: string;
-                        format?: "standard" | "engagelab" | "engagelab-email" | "octopush" | "whispir" | "template" | "twilio";
-                        /** @description Event type names or codes; empty or absent: every event. */
-                        events?: (string | number)[];
-                        enabled?: boolean;
-                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                        headers?: {
-                            [key: string]: string;
-                        };
-                        /** @description Response timeout in seconds (default 15, at most 60) */
-                        timeout?: number;
-                        /** @description Only events sent by this api user */
-                        api_user?: string | null;
-                        /** @description twilio: the auth token keying X-Twilio-Signature (write-only) */
-                        auth_token?: string;
-                        /** @description twilio: the Account SID sent as AccountSid (AC + 32 hex digits) */
-                        account_sid?: string;
-                        /** @description template: accepted statuses (default 2xx) and a substring the response body must contain */
-                        success?: {
-                            statuses?: number[] | null;
-                            body_contains?: string | null;
-                        } | null;
-                        /** @description template: encrypt each substituted value (values) or the whole body as JWE (body) */
-                        encryption?: {
-                            scope?: "values" | "body";
-                            cipher?: "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" | "aes-128-cfb" | "aes-192-cfb" | "aes-256-cfb";
-                            /** @description write-only */
-                            key?: string;
-                            key_encoding?: "base64" | "hex" | "utf8";
-                        } | null;
-                        /** @description template: fetch a bearer token from the token URL before calling back */
-                        token_auth?: {
-                            url?: string;
-                            method?: "GET" | "POST" | "PUT";
-                            client_id?: string;
-                            /** @description write-only */
-                            client_secret?: string;
-                            encoding?: "form" | "json";
-                            params?: {
-                                [key: string]: string;
-                            };
-                            headers?: {
-                                [key: string]: string;
-                            };
-                        } | null;
-                        /** @description whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value) */
-                        auth?: {
-                            type: "querystring" | "httpheader" | "none" | "basic" | "bearer" | "raw";
-                            /** @description whispir: the key (write-only) */
-                            key?: string;
-                            /** @description template basic */
-                            username?: string;
-                            /** @description template basic (write-only) */
-                            password?: string;
-                            /** @description template bearer (write-only) */
-                            token?: string;
-                            /** @description template raw: the Authorization header value sent unchanged (write-only) */
-                            value?: string;
-                        };
-                        /** @description template (POST, PUT): the body template; null or absent: the event in the body type */
-                        body?: string | null;
-                        /** @description template (POST, PUT): json (default), xml, html, text or form */
-                        body_type?: "json" | "xml" | "html" | "text" | "form";
-                        /** @description template: query parameters, each value a template */
-                        query?: {
-                            [key: string]: string;
-                        } | null;
-                        /** @description template: the events must be of this channel (default none: any) */
-                        channel?: "none" | "sms" | "email" | "otp" | "whatsapp" | "system";
-                        /** @description template: GET and DELETE carry data in the query, POST and PUT in a body (default POST) */
-                        method?: "GET" | "POST" | "PUT" | "DELETE";
-                        /** @description standard, template: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key */
-                        secret?: string;
-                        /** @description octopush, whispir: IANA time zone of the dates (default UTC) */
-                        timezone?: string;
-                        /** @description whispir: which callbacks (default both) */
-                        callbacks?: {
-                            reply?: boolean;
-                            undeliverable?: boolean;
-                        };
-                        /** @description whispir: failure notices go here (default: the account admin) */
-                        email?: string | null;
-                        /** @description whispir: retry every 5 min for 24 h (default true); false: one attempt */
-                        retries_enabled?: boolean;
-                        /** @description whispir: payload type (default json) */
-                        content_type?: "json" | "xml";
-                        /** @description octopush: body encoding (default json) */
-                        encoding?: "json" | "form";
-                        /** @description octopush: a URL per callback type; `url` serves the types without one */
-                        urls?: {
-                            /** @description delivery */
-                            delivery?: string | null;
-                            /** @description reply */
-                            reply?: string | null;
-                            /** @description opt_out */
-                            opt_out?: string | null;
-                        };
-                        /** @description engagelab-email: X-WebHook-AppKey value (default "email") */
-                        app_key?: string;
-                        /** @description engagelab-email: X-WebHook-Signature scheme (default md5) */
-                        signature?: "md5" | "hmac-sha256";
-                        /** @description engagelab: at most this many rows share one request when several events are due together (default 50) */
-                        max_rows?: number;
-                        /** @description engagelab: Authorization header value sent unchanged (write-only); null removes it */
-                        authorization?: string | null;
-                        /** @description engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it */
-                        username?: string | null;
-                        /** @description Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default */
-                        retry_schedule?: string[] | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            title: string;
-                            url: string;
-                            format: string;
-                            method: string;
-                            events: string[];
-                            enabled: boolean;
-                            disabled_reason: string | null;
-                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                            headers: {
-                                [key: string]: string;
-                            };
-                            timeout: number;
-                            api_user: string | null;
-                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                            status: string;
-                            status_checked_at: string | null;
-                            status_reason: string | null;
-                            /** @description Format-specific settings; secrets shown only as whether they are set */
-                            settings: {
-                                [key: string]: unknown;
-                            };
-                            created_at: string;
-                            updated_at: string;
-                            secret?: string;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateCallback"];
         trace?: never;
     };
     "/v1/callbacks/{id}/secret": {
@@ -843,32 +121,7 @@ export interface paths {
             cookie?: never;
         };
         /** Read a callback's signing secret */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            secret: string;
-                            previous_secret: string | null;
-                            previous_secret_expires_at: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCallbackSecret"];
         put?: never;
         post?: never;
         delete?: never;
@@ -887,54 +140,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Enable a callback; held deliveries resume */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            title: string;
-                            url: string;
-                            format: string;
-                            method: string;
-                            events: string[];
-                            enabled: boolean;
-                            disabled_reason: string | null;
-                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                            headers: {
-                                [key: string]: string;
-                            };
-                            timeout: number;
-                            api_user: string | null;
-                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                            status: string;
-                            status_checked_at: string | null;
-                            status_reason: string | null;
-                            /** @description Format-specific settings; secrets shown only as whether they are set */
-                            settings: {
-                                [key: string]: unknown;
-                            };
-                            created_at: string;
-                            updated_at: string;
-                            secret?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["enableCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -951,54 +157,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Disable a callback; owed deliveries are held */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            title: string;
-                            url: string;
-                            format: string;
-                            method: string;
-                            events: string[];
-                            enabled: boolean;
-                            disabled_reason: string | null;
-                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                            headers: {
-                                [key: string]: string;
-                            };
-                            timeout: number;
-                            api_user: string | null;
-                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                            status: string;
-                            status_checked_at: string | null;
-                            status_reason: string | null;
-                            /** @description Format-specific settings; secrets shown only as whether they are set */
-                            settings: {
-                                [key: string]: unknown;
-                            };
-                            created_at: string;
-                            updated_at: string;
-                            secret?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["disableCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1015,38 +174,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Rotate the signing secret; the old one keeps signing for 24 h */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description whsec_ followed by base64 of 24 to 64 bytes */
-                        secret?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            secret: string;
-                            previous_secret_expires_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["rotateCallbackSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1063,54 +191,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Check the callback's URL now (the format's check: see docs/formats); the result is its status */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            title: string;
-                            url: string;
-                            format: string;
-                            method: string;
-                            events: string[];
-                            enabled: boolean;
-                            disabled_reason: string | null;
-                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
-                            headers: {
-                                [key: string]: string;
-                            };
-                            timeout: number;
-                            api_user: string | null;
-                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
-                            status: string;
-                            status_checked_at: string | null;
-                            status_reason: string | null;
-                            /** @description Format-specific settings; secrets shown only as whether they are set */
-                            settings: {
-                                [key: string]: unknown;
-                            };
-                            created_at: string;
-                            updated_at: string;
-                            secret?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["refreshCallbackStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1127,37 +208,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Re-queue the callback's failed deliveries created since a time */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        since: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            requeued: number;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recoverCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1178,73 +229,7 @@ export interface paths {
          * Publish one event
          * @description Stored durably with one delivery per matching callback before the 202. The same `Idempotency-Key` header (or event `id`) within 24 h returns the original id and stores nothing; the key reused with another request is 409 conflict.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description An event type name from GET /v1/event-types */
-                        type: string;
-                        /** @description The event payload */
-                        data: {
-                            [key: string]: unknown;
-                        };
-                        id?: string;
-                        resource_id?: string;
-                        callback_profile_id?: string;
-                        custom_args?: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1264,73 +249,7 @@ export interface paths {
          * Publish up to 1000 events at once
          * @description All or nothing: one invalid event refuses the whole batch, naming it. Each event `id` is its idempotency key.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        events: {
-                            /** @description An event type name from GET /v1/event-types */
-                            type: string;
-                            /** @description The event payload */
-                            data: {
-                                [key: string]: unknown;
-                            };
-                            id?: string;
-                            resource_id?: string;
-                            callback_profile_id?: string;
-                            custom_args?: {
-                                [key: string]: unknown;
-                            };
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            ids: string[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createEventBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1345,26 +264,7 @@ export interface paths {
             cookie?: never;
         };
         /** Read an event and its deliveries */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1381,33 +281,7 @@ export interface paths {
             cookie?: never;
         };
         /** List deliveries, newest first */
-        get: {
-            parameters: {
-                query: {
-                    offset: number;
-                    limit: number;
-                    callback_id?: string;
-                    state?: "pending" | "delivered" | "failed" | "held";
-                    event_type?: string;
-                    event_id?: string;
-                    created_after?: string;
-                    created_before?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["listDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1424,26 +298,7 @@ export interface paths {
             cookie?: never;
         };
         /** Read a delivery with its attempts */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getDelivery"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1482,26 +337,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Attempt a delivery again now */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        post: operations["retryDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1516,36 +352,7 @@ export interface paths {
             cookie?: never;
         };
         /** The event catalogue: names, codes, channels and template variables */
-        get: {
-            parameters: {
-                query?: {
-                    channel?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                name: string;
-                                code: number;
-                                channel: string;
-                                description: string;
-                                variables: string[];
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listEventTypes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1562,105 +369,7 @@ export interface paths {
             cookie?: never;
         };
         /** The wire formats, each with its fields (key, type, label, help, required, write-only) for drawing its form */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** @description The value of a callback's format */
-                                name: string;
-                                label: string;
-                                description: string;
-                                /** @description Its document in the repository */
-                                doc: string;
-                                /** @description The event types it can carry; null: every type */
-                                events: string[] | null;
-                                /** @description Seconds, when the callback sets no timeout */
-                                default_timeout: number;
-                                https_only: boolean;
-                                /** @description readable, write-only or none: whether GET /v1/callbacks/{id}/secret shows it */
-                                secret: string;
-                                /** @description Several due events may share one request */
-                                batches: boolean;
-                                /** @description Its fields of the create and update bodies (besides the common ones) */
-                                fields: {
-                                    key: string;
-                                    /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
-                                    type: string;
-                                    label: string;
-                                    help: string;
-                                    required?: boolean;
-                                    /** @description Never shown back; a callback shows only whether it is set */
-                                    write_only?: boolean;
-                                    /** @description null removes it on update */
-                                    nullable?: boolean;
-                                    /** @description The choices of a select */
-                                    options?: string[];
-                                    default?: unknown;
-                                    fields?: {
-                                        key: string;
-                                        /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
-                                        type: string;
-                                        label: string;
-                                        help: string;
-                                        required?: boolean;
-                                        /** @description Never shown back; a callback shows only whether it is set */
-                                        write_only?: boolean;
-                                        /** @description null removes it on update */
-                                        nullable?: boolean;
-                                        /** @description The choices of a select */
-                                        options?: string[];
-                                        default?: unknown;
-                                    }[];
-                                }[];
-                            }[];
-                            common_fields: {
-                                key: string;
-                                /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
-                                type: string;
-                                label: string;
-                                help: string;
-                                required?: boolean;
-                                /** @description Never shown back; a callback shows only whether it is set */
-                                write_only?: boolean;
-                                /** @description null removes it on update */
-                                nullable?: boolean;
-                                /** @description The choices of a select */
-                                options?: string[];
-                                default?: unknown;
-                                fields?: {
-                                    key: string;
-                                    /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
-                                    type: string;
-                                    label: string;
-                                    help: string;
-                                    required?: boolean;
-                                    /** @description Never shown back; a callback shows only whether it is set */
-                                    write_only?: boolean;
-                                    /** @description null removes it on update */
-                                    nullable?: boolean;
-                                    /** @description The choices of a select */
-                                    options?: string[];
-                                    default?: unknown;
-                                }[];
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listFormats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1677,114 +386,14 @@ export interface paths {
             cookie?: never;
         };
         /** The caller’s account */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            name: string;
-                            admin_email: string | null;
-                            telegram_chat_ids: string[];
-                            telegram_bot_token_set: boolean;
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            /** @description Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION */
-                            retention_days: number | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAccount"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Set the admin e-mail (default recipient of notices and reports), the account’s Telegram bot and chats, and its retention */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** Format: email */
-                        admin_email?: string | null;
-                        /** @description Telegram chat ids (numbers as text, or @channelname) */
-                        telegram_chat_ids?: string[];
-                        /** @description Telegram bot token; write-only (answers only say whether one is set); null removes it */
-                        telegram_bot_token?: string | null;
-                        /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
-                        targets?: {
-                            /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
-                            channel: string;
-                            address: string;
-                        }[];
-                        /** @description Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION */
-                        retention_days?: number | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            name: string;
-                            admin_email: string | null;
-                            telegram_chat_ids: string[];
-                            telegram_bot_token_set: boolean;
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            /** @description Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION */
-                            retention_days: number | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateAccount"];
         trace?: never;
     };
     "/v1/callbacks/{id}/notifications": {
@@ -1795,118 +404,9 @@ export interface paths {
             cookie?: never;
         };
         /** Where a callback’s failure notices go, and its failure state */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            callback_id: string;
-                            emails: string[];
-                            telegram_chat_ids: string[];
-                            telegram_bot_token_set: boolean;
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            health: {
-                                failing_since: string | null;
-                                last_error: string | null;
-                                last_success_at: string | null;
-                                exhausted_count: number;
-                                circuit_open_until: string | null;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCallbackNotifications"];
         /** Set where a callback’s failure notices go (empty lists: the account’s admin e-mail and Telegram chats) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        emails?: string[];
-                        /** @description Telegram chat ids (numbers as text, or @channelname) */
-                        telegram_chat_ids?: string[];
-                        /** @description Telegram bot token; write-only (answers only say whether one is set); null removes it */
-                        telegram_bot_token?: string | null;
-                        /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
-                        targets?: {
-                            /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
-                            channel: string;
-                            address: string;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            callback_id: string;
-                            emails: string[];
-                            telegram_chat_ids: string[];
-                            telegram_bot_token_set: boolean;
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            health: {
-                                failing_since: string | null;
-                                last_error: string | null;
-                                last_success_at: string | null;
-                                exhausted_count: number;
-                                circuit_open_until: string | null;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["setCallbackNotifications"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1922,47 +422,7 @@ export interface paths {
             cookie?: never;
         };
         /** Notices sent (failure, recovery, disabled, alert, report): who, when, why, delivered or not */
-        get: {
-            parameters: {
-                query: {
-                    offset: number;
-                    limit: number;
-                    callback_id?: string;
-                    kind?: "failure" | "recovery" | "disabled" | "alert" | "report";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                id: number;
-                                callback_id: string | null;
-                                kind: string;
-                                channel: string;
-                                recipient: string | null;
-                                subject: string;
-                                body: string;
-                                delivered: boolean;
-                                error: string | null;
-                                created_at: string;
-                            }[];
-                            total: number;
-                            offset: number;
-                            limit: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listNotices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1979,131 +439,10 @@ export interface paths {
             cookie?: never;
         };
         /** List alert rules */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                id: string;
-                                kind: string;
-                                threshold: number;
-                                window: number;
-                                min_sent: number;
-                                cooldown: number;
-                                emails: string[];
-                                telegram_chat_ids: string[];
-                                targets: {
-                                    id: string;
-                                    channel: string;
-                                    address: string;
-                                    secret_set: boolean;
-                                    secret?: string;
-                                }[];
-                                emit_event: boolean;
-                                enabled: boolean;
-                                last_fired_at: string | null;
-                                created_at: string;
-                                updated_at: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAlertRules"];
         put?: never;
         /** Create an alert rule */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        kind: "insufficient_balance" | "low_verification_rate" | "authentication_timeout";
-                        /** @description insufficient_balance: alert below this balance; low_verification_rate: below this percentage (0-100); authentication_timeout: unused */
-                        threshold: number;
-                        /** @description Seconds: the verification-rate window, or the time an OTP has to be verified */
-                        window?: number;
-                        /** @description Fewest OTPs in the window for a rate alert (default 10) */
-                        min_sent?: number;
-                        /** @description Seconds between two alerts of this rule */
-                        cooldown?: number;
-                        emails?: string[];
-                        /** @description Telegram chat ids (numbers as text, or @channelname) */
-                        telegram_chat_ids?: string[];
-                        /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
-                        targets?: {
-                            /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
-                            channel: string;
-                            address: string;
-                        }[];
-                        /** @description Also send an alert.<kind> event to the callbacks subscribed to it (default true) */
-                        emit_event?: boolean;
-                        enabled?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            kind: string;
-                            threshold: number;
-                            window: number;
-                            min_sent: number;
-                            cooldown: number;
-                            emails: string[];
-                            telegram_chat_ids: string[];
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            emit_event: boolean;
-                            enabled: boolean;
-                            last_fired_at: string | null;
-                            created_at: string;
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createAlertRule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2118,157 +457,15 @@ export interface paths {
             cookie?: never;
         };
         /** Read an alert rule */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            kind: string;
-                            threshold: number;
-                            window: number;
-                            min_sent: number;
-                            cooldown: number;
-                            emails: string[];
-                            telegram_chat_ids: string[];
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            emit_event: boolean;
-                            enabled: boolean;
-                            last_fired_at: string | null;
-                            created_at: string;
-                            updated_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAlertRule"];
         put?: never;
         post?: never;
         /** Delete an alert rule */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        delete: operations["deleteAlertRule"];
         options?: never;
         head?: never;
         /** Change an alert rule (absent fields unchanged) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        kind?: "insufficient_balance" | "low_verification_rate" | "authentication_timeout";
-                        /** @description insufficient_balance: alert below this balance; low_verification_rate: below this percentage (0-100); authentication_timeout: unused */
-                        threshold?: number;
-                        /** @description Seconds: the verification-rate window, or the time an OTP has to be verified */
-                        window?: number;
-                        /** @description Fewest OTPs in the window for a rate alert (default 10) */
-                        min_sent?: number;
-                        /** @description Seconds between two alerts of this rule */
-                        cooldown?: number;
-                        emails?: string[];
-                        /** @description Telegram chat ids (numbers as text, or @channelname) */
-                        telegram_chat_ids?: string[];
-                        /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
-                        targets?: {
-                            /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
-                            channel: string;
-                            address: string;
-                        }[];
-                        /** @description Also send an alert.<kind> event to the callbacks subscribed to it (default true) */
-                        emit_event?: boolean;
-                        enabled?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            kind: string;
-                            threshold: number;
-                            window: number;
-                            min_sent: number;
-                            cooldown: number;
-                            emails: string[];
-                            telegram_chat_ids: string[];
-                            targets: {
-                                id: string;
-                                channel: string;
-                                address: string;
-                                secret_set: boolean;
-                                secret?: string;
-                            }[];
-                            emit_event: boolean;
-                            enabled: boolean;
-                            last_fired_at: string | null;
-                            created_at: string;
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateAlertRule"];
         trace?: never;
     };
     "/v1/notice-targets/{id}/secret": {
@@ -2279,45 +476,7 @@ export interface paths {
             cookie?: never;
         };
         /** The signing secret of a notice target (webhook channel: whsec_…, to verify its Standard Webhooks signatures) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            channel: string;
-                            secret: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getNoticeTargetSecret"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2334,89 +493,9 @@ export interface paths {
             cookie?: never;
         };
         /** Callback report settings and the latest reports */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            frequency: string;
-                            emails: string[];
-                            next_period_start: string | null;
-                            runs: {
-                                frequency: string;
-                                period_start: string;
-                                period_end: string;
-                                state: string;
-                                error: string | null;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReportSettings"];
         /** Daily, weekly or monthly e-mail with delivered and failed callbacks (empty emails: the admin e-mail); off stops it */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        frequency: "off" | "daily" | "weekly" | "monthly";
-                        emails?: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            frequency: string;
-                            emails: string[];
-                            next_period_start: string | null;
-                            runs: {
-                                frequency: string;
-                                period_start: string;
-                                period_end: string;
-                                state: string;
-                                error: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["setReportSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2432,109 +511,10 @@ export interface paths {
             cookie?: never;
         };
         /** Query webhooks */
-        get: {
-            parameters: {
-                query: {
-                    api_user?: string;
-                    /** @description start position, ≥ 0 */
-                    offset: number;
-                    /** @description amount, 0 to 100 */
-                    limit: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            result: {
-                                url: string;
-                                event: number[];
-                                /** @description null: every api user of the account */
-                                api_user: string | null;
-                                /** @description the webhook's id (the callback's own id, cb_…, is accepted too in paths) */
-                                id: number;
-                            }[];
-                            count: number;
-                            total: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listEngagelabWebhooks"];
         put?: never;
         /** Add a webhook */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        url: string;
-                        api_user?: string;
-                        /** @description event codes (1, 3, 4, 5, 10, 11, 12, 18, 32); absent or empty: every event */
-                        event?: number[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            result: {
-                                url: string;
-                                event: number[];
-                                /** @description null: every api user of the account */
-                                api_user: string | null;
-                                /** @description the webhook's id (the callback's own id, cb_…, is accepted too in paths) */
-                                id: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["addEngagelabWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2550,166 +530,11 @@ export interface paths {
         };
         get?: never;
         /** Modify a webhook (absent fields unchanged) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description the webhook's integer id (or its callback's id, cb_…) */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        url?: string;
-                        api_user?: string | null;
-                        /** @description event codes (1, 3, 4, 5, 10, 11, 12, 18, 32); absent or empty: every event */
-                        event?: number[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["modifyEngagelabWebhook"];
         /** Modify a webhook (POST form of PUT) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description the webhook's integer id (or its callback's id, cb_…) */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        url?: string;
-                        api_user?: string | null;
-                        /** @description event codes (1, 3, 4, 5, 10, 11, 12, 18, 32); absent or empty: every event */
-                        event?: number[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["modifyEngagelabWebhookByPost"];
         /** Delete a webhook */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description the webhook's integer id (or its callback's id, cb_…) */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteEngagelabWebhook"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2723,107 +548,9 @@ export interface paths {
             cookie?: never;
         };
         /** A whispir callback's calls (attempts), newest first, in Whispir's shape */
-        get: {
-            parameters: {
-                query: {
-                    status?: "SUCCESS" | "FAILED" | "HANDLED";
-                    offset: number;
-                    limit: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["listWhispirCalls"];
         /** Mark failed calls handled: ids as ?id=1&id=2 or in the body */
-        put: {
-            parameters: {
-                query?: {
-                    id?: number | number[];
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * @description the new status of the calls
-                         * @enum {string}
-                         */
-                        status: "HANDLED";
-                        ids?: number[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            field?: string;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["markWhispirCallsHandled"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2934,31 +661,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete a webhook (path without /v1, as in the EngageLab document) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description the webhook's integer id (or its callback's id, cb_…) */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            count: number;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteEngagelabWebhookUnversioned"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3122,6 +825,1709 @@ export interface operations {
             };
         };
     };
+    testCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The test attempt recorded (kind test, no delivery) */
+                        attempt_id: number;
+                        /** @description success, retryable or permanent: what a delivery would make of it */
+                        outcome: string;
+                        reason: string | null;
+                        event: {
+                            id: string;
+                            type: string;
+                            data: unknown;
+                        };
+                        request: {
+                            method: string;
+                            url: string;
+                            headers: {
+                                [key: string]: string;
+                            };
+                            body: string;
+                        };
+                        response: {
+                            status: number;
+                            headers: {
+                                [key: string]: string;
+                            };
+                            body: string;
+                            body_truncated: boolean;
+                        } | null;
+                        error: {
+                            class: string;
+                            message: string;
+                        } | null;
+                        duration_ms: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    testCallbackDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                    url: string;
+                    format?: "standard" | "engagelab" | "engagelab-email" | "octopush" | "whispir" | "template" | "twilio";
+                    /** @description Event type names or codes; empty or absent: every event. */
+                    events?: (string | number)[];
+                    enabled?: boolean;
+                    /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                    headers?: {
+                        [key: string]: string;
+                    };
+                    /** @description Response timeout in seconds (default 15, at most 60) */
+                    timeout?: number;
+                    /** @description Only events sent by this api user */
+                    api_user?: string | null;
+                    /** @description twilio: the auth token keying X-Twilio-Signature (write-only) */
+                    auth_token?: string;
+                    /** @description twilio: the Account SID sent as AccountSid (AC + 32 hex digits) */
+                    account_sid?: string;
+                    /** @description template: accepted statuses (default 2xx) and a substring the response body must contain */
+                    success?: {
+                        statuses?: number[] | null;
+                        body_contains?: string | null;
+                    } | null;
+                    /** @description template: encrypt each substituted value (values) or the whole body as JWE (body) */
+                    encryption?: {
+                        scope?: "values" | "body";
+                        cipher?: "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" | "aes-128-cfb" | "aes-192-cfb" | "aes-256-cfb";
+                        /** @description write-only */
+                        key?: string;
+                        key_encoding?: "base64" | "hex" | "utf8";
+                    } | null;
+                    /** @description template: fetch a bearer token from the token URL before calling back */
+                    token_auth?: {
+                        url?: string;
+                        method?: "GET" | "POST" | "PUT";
+                        client_id?: string;
+                        /** @description write-only */
+                        client_secret?: string;
+                        encoding?: "form" | "json";
+                        params?: {
+                            [key: string]: string;
+                        };
+                        headers?: {
+                            [key: string]: string;
+                        };
+                    } | null;
+                    /** @description whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value) */
+                    auth?: {
+                        type: "querystring" | "httpheader" | "none" | "basic" | "bearer" | "raw";
+                        /** @description whispir: the key (write-only) */
+                        key?: string;
+                        /** @description template basic */
+                        username?: string;
+                        /** @description template basic (write-only) */
+                        password?: string;
+                        /** @description template bearer (write-only) */
+                        token?: string;
+                        /** @description template raw: the Authorization header value sent unchanged (write-only) */
+                        value?: string;
+                    };
+                    /** @description template (POST, PUT): the body template; null or absent: the event in the body type */
+                    body?: string | null;
+                    /** @description template (POST, PUT): json (default), xml, html, text or form */
+                    body_type?: "json" | "xml" | "html" | "text" | "form";
+                    /** @description template: query parameters, each value a template */
+                    query?: {
+                        [key: string]: string;
+                    } | null;
+                    /** @description template: the events must be of this channel (default none: any) */
+                    channel?: "none" | "sms" | "email" | "otp" | "whatsapp" | "system";
+                    /** @description template: GET and DELETE carry data in the query, POST and PUT in a body (default POST) */
+                    method?: "GET" | "POST" | "PUT" | "DELETE";
+                    /** @description standard, template: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key */
+                    secret?: string;
+                    /** @description octopush, whispir: IANA time zone of the dates (default UTC) */
+                    timezone?: string;
+                    /** @description whispir: which callbacks (default both) */
+                    callbacks?: {
+                        reply?: boolean;
+                        undeliverable?: boolean;
+                    };
+                    /** @description whispir: failure notices go here (default: the account admin) */
+                    email?: string | null;
+                    /** @description whispir: retry every 5 min for 24 h (default true); false: one attempt */
+                    retries_enabled?: boolean;
+                    /** @description whispir: payload type (default json) */
+                    content_type?: "json" | "xml";
+                    /** @description octopush: body encoding (default json) */
+                    encoding?: "json" | "form";
+                    /** @description octopush: a URL per callback type; `url` serves the types without one */
+                    urls?: {
+                        /** @description delivery */
+                        delivery?: string | null;
+                        /** @description reply */
+                        reply?: string | null;
+                        /** @description opt_out */
+                        opt_out?: string | null;
+                    };
+                    /** @description engagelab-email: X-WebHook-AppKey value (default "email") */
+                    app_key?: string;
+                    /** @description engagelab-email: X-WebHook-Signature scheme (default md5) */
+                    signature?: "md5" | "hmac-sha256";
+                    /** @description engagelab: at most this many rows share one request when several events are due together (default 50) */
+                    max_rows?: number;
+                    /** @description engagelab: Authorization header value sent unchanged (write-only); null removes it */
+                    authorization?: string | null;
+                    /** @description engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it */
+                    username?: string | null;
+                    /** @description Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default */
+                    retry_schedule?: string[] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The test attempt recorded (kind test, no delivery) */
+                        attempt_id: number;
+                        /** @description success, retryable or permanent: what a delivery would make of it */
+                        outcome: string;
+                        reason: string | null;
+                        event: {
+                            id: string;
+                            type: string;
+                            data: unknown;
+                        };
+                        request: {
+                            method: string;
+                            url: string;
+                            headers: {
+                                [key: string]: string;
+                            };
+                            body: string;
+                        };
+                        response: {
+                            status: number;
+                            headers: {
+                                [key: string]: string;
+                            };
+                            body: string;
+                            body_truncated: boolean;
+                        } | null;
+                        error: {
+                            class: string;
+                            message: string;
+                        } | null;
+                        duration_ms: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listCallbacks: {
+        parameters: {
+            query: {
+                offset: number;
+                limit: number;
+                /** @description Substring of the title */
+                title?: string;
+                enabled?: boolean;
+                format?: string;
+                /** @description HTTP method (template callbacks choose theirs; the others POST) */
+                method?: string;
+                /** @description template callbacks of this channel */
+                channel?: string;
+                created_after?: string;
+                created_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            title: string;
+                            url: string;
+                            format: string;
+                            method: string;
+                            events: string[];
+                            enabled: boolean;
+                            disabled_reason: string | null;
+                            /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                            headers: {
+                                [key: string]: string;
+                            };
+                            timeout: number;
+                            api_user: string | null;
+                            /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                            status: string;
+                            status_checked_at: string | null;
+                            status_reason: string | null;
+                            /** @description Format-specific settings; secrets shown only as whether they are set */
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            created_at: string;
+                            updated_at: string;
+                            secret?: string;
+                        }[];
+                        total: number;
+                        offset: number;
+                        limit: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    createCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                    url: string;
+                    format?: "standard" | "engagelab" | "engagelab-email" | "octopush" | "whispir" | "template" | "twilio";
+                    /** @description Event type names or codes; empty or absent: every event. */
+                    events?: (string | number)[];
+                    enabled?: boolean;
+                    /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                    headers?: {
+                        [key: string]: string;
+                    };
+                    /** @description Response timeout in seconds (default 15, at most 60) */
+                    timeout?: number;
+                    /** @description Only events sent by this api user */
+                    api_user?: string | null;
+                    /** @description twilio: the auth token keying X-Twilio-Signature (write-only) */
+                    auth_token?: string;
+                    /** @description twilio: the Account SID sent as AccountSid (AC + 32 hex digits) */
+                    account_sid?: string;
+                    /** @description template: accepted statuses (default 2xx) and a substring the response body must contain */
+                    success?: {
+                        statuses?: number[] | null;
+                        body_contains?: string | null;
+                    } | null;
+                    /** @description template: encrypt each substituted value (values) or the whole body as JWE (body) */
+                    encryption?: {
+                        scope?: "values" | "body";
+                        cipher?: "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" | "aes-128-cfb" | "aes-192-cfb" | "aes-256-cfb";
+                        /** @description write-only */
+                        key?: string;
+                        key_encoding?: "base64" | "hex" | "utf8";
+                    } | null;
+                    /** @description template: fetch a bearer token from the token URL before calling back */
+                    token_auth?: {
+                        url?: string;
+                        method?: "GET" | "POST" | "PUT";
+                        client_id?: string;
+                        /** @description write-only */
+                        client_secret?: string;
+                        encoding?: "form" | "json";
+                        params?: {
+                            [key: string]: string;
+                        };
+                        headers?: {
+                            [key: string]: string;
+                        };
+                    } | null;
+                    /** @description whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value) */
+                    auth?: {
+                        type: "querystring" | "httpheader" | "none" | "basic" | "bearer" | "raw";
+                        /** @description whispir: the key (write-only) */
+                        key?: string;
+                        /** @description template basic */
+                        username?: string;
+                        /** @description template basic (write-only) */
+                        password?: string;
+                        /** @description template bearer (write-only) */
+                        token?: string;
+                        /** @description template raw: the Authorization header value sent unchanged (write-only) */
+                        value?: string;
+                    };
+                    /** @description template (POST, PUT): the body template; null or absent: the event in the body type */
+                    body?: string | null;
+                    /** @description template (POST, PUT): json (default), xml, html, text or form */
+                    body_type?: "json" | "xml" | "html" | "text" | "form";
+                    /** @description template: query parameters, each value a template */
+                    query?: {
+                        [key: string]: string;
+                    } | null;
+                    /** @description template: the events must be of this channel (default none: any) */
+                    channel?: "none" | "sms" | "email" | "otp" | "whatsapp" | "system";
+                    /** @description template: GET and DELETE carry data in the query, POST and PUT in a body (default POST) */
+                    method?: "GET" | "POST" | "PUT" | "DELETE";
+                    /** @description standard, template: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key */
+                    secret?: string;
+                    /** @description octopush, whispir: IANA time zone of the dates (default UTC) */
+                    timezone?: string;
+                    /** @description whispir: which callbacks (default both) */
+                    callbacks?: {
+                        reply?: boolean;
+                        undeliverable?: boolean;
+                    };
+                    /** @description whispir: failure notices go here (default: the account admin) */
+                    email?: string | null;
+                    /** @description whispir: retry every 5 min for 24 h (default true); false: one attempt */
+                    retries_enabled?: boolean;
+                    /** @description whispir: payload type (default json) */
+                    content_type?: "json" | "xml";
+                    /** @description octopush: body encoding (default json) */
+                    encoding?: "json" | "form";
+                    /** @description octopush: a URL per callback type; `url` serves the types without one */
+                    urls?: {
+                        /** @description delivery */
+                        delivery?: string | null;
+                        /** @description reply */
+                        reply?: string | null;
+                        /** @description opt_out */
+                        opt_out?: string | null;
+                    };
+                    /** @description engagelab-email: X-WebHook-AppKey value (default "email") */
+                    app_key?: string;
+                    /** @description engagelab-email: X-WebHook-Signature scheme (default md5) */
+                    signature?: "md5" | "hmac-sha256";
+                    /** @description engagelab: at most this many rows share one request when several events are due together (default 50) */
+                    max_rows?: number;
+                    /** @description engagelab: Authorization header value sent unchanged (write-only); null removes it */
+                    authorization?: string | null;
+                    /** @description engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it */
+                    username?: string | null;
+                    /** @description Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default */
+                    retry_schedule?: string[] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        title: string;
+                        url: string;
+                        format: string;
+                        method: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabled_reason: string | null;
+                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                        headers: {
+                            [key: string]: string;
+                        };
+                        timeout: number;
+                        api_user: string | null;
+                        /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                        status: string;
+                        status_checked_at: string | null;
+                        status_reason: string | null;
+                        /** @description Format-specific settings; secrets shown only as whether they are set */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        created_at: string;
+                        updated_at: string;
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        title: string;
+                        url: string;
+                        format: string;
+                        method: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabled_reason: string | null;
+                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                        headers: {
+                            [key: string]: string;
+                        };
+                        timeout: number;
+                        api_user: string | null;
+                        /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                        status: string;
+                        status_checked_at: string | null;
+                        status_reason: string | null;
+                        /** @description Format-specific settings; secrets shown only as whether they are set */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        created_at: string;
+                        updated_at: string;
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    updateCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                    url?: string;
+                    format?: "standard" | "engagelab" | "engagelab-email" | "octopush" | "whispir" | "template" | "twilio";
+                    /** @description Event type names or codes; empty or absent: every event. */
+                    events?: (string | number)[];
+                    enabled?: boolean;
+                    /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                    headers?: {
+                        [key: string]: string;
+                    };
+                    /** @description Response timeout in seconds (default 15, at most 60) */
+                    timeout?: number;
+                    /** @description Only events sent by this api user */
+                    api_user?: string | null;
+                    /** @description twilio: the auth token keying X-Twilio-Signature (write-only) */
+                    auth_token?: string;
+                    /** @description twilio: the Account SID sent as AccountSid (AC + 32 hex digits) */
+                    account_sid?: string;
+                    /** @description template: accepted statuses (default 2xx) and a substring the response body must contain */
+                    success?: {
+                        statuses?: number[] | null;
+                        body_contains?: string | null;
+                    } | null;
+                    /** @description template: encrypt each substituted value (values) or the whole body as JWE (body) */
+                    encryption?: {
+                        scope?: "values" | "body";
+                        cipher?: "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" | "aes-128-cfb" | "aes-192-cfb" | "aes-256-cfb";
+                        /** @description write-only */
+                        key?: string;
+                        key_encoding?: "base64" | "hex" | "utf8";
+                    } | null;
+                    /** @description template: fetch a bearer token from the token URL before calling back */
+                    token_auth?: {
+                        url?: string;
+                        method?: "GET" | "POST" | "PUT";
+                        client_id?: string;
+                        /** @description write-only */
+                        client_secret?: string;
+                        encoding?: "form" | "json";
+                        params?: {
+                            [key: string]: string;
+                        };
+                        headers?: {
+                            [key: string]: string;
+                        };
+                    } | null;
+                    /** @description whispir: the key as ?auth=KEY (querystring) or X-Whispir-Callback-Key (httpheader); template: none, basic (username, password), bearer (token) or raw (value) */
+                    auth?: {
+                        type: "querystring" | "httpheader" | "none" | "basic" | "bearer" | "raw";
+                        /** @description whispir: the key (write-only) */
+                        key?: string;
+                        /** @description template basic */
+                        username?: string;
+                        /** @description template basic (write-only) */
+                        password?: string;
+                        /** @description template bearer (write-only) */
+                        token?: string;
+                        /** @description template raw: the Authorization header value sent unchanged (write-only) */
+                        value?: string;
+                    };
+                    /** @description template (POST, PUT): the body template; null or absent: the event in the body type */
+                    body?: string | null;
+                    /** @description template (POST, PUT): json (default), xml, html, text or form */
+                    body_type?: "json" | "xml" | "html" | "text" | "form";
+                    /** @description template: query parameters, each value a template */
+                    query?: {
+                        [key: string]: string;
+                    } | null;
+                    /** @description template: the events must be of this channel (default none: any) */
+                    channel?: "none" | "sms" | "email" | "otp" | "whatsapp" | "system";
+                    /** @description template: GET and DELETE carry data in the query, POST and PUT in a body (default POST) */
+                    method?: "GET" | "POST" | "PUT" | "DELETE";
+                    /** @description standard, template: whsec_ + base64; engagelab: the signing secret (write-only); engagelab-email: the signature key */
+                    secret?: string;
+                    /** @description octopush, whispir: IANA time zone of the dates (default UTC) */
+                    timezone?: string;
+                    /** @description whispir: which callbacks (default both) */
+                    callbacks?: {
+                        reply?: boolean;
+                        undeliverable?: boolean;
+                    };
+                    /** @description whispir: failure notices go here (default: the account admin) */
+                    email?: string | null;
+                    /** @description whispir: retry every 5 min for 24 h (default true); false: one attempt */
+                    retries_enabled?: boolean;
+                    /** @description whispir: payload type (default json) */
+                    content_type?: "json" | "xml";
+                    /** @description octopush: body encoding (default json) */
+                    encoding?: "json" | "form";
+                    /** @description octopush: a URL per callback type; `url` serves the types without one */
+                    urls?: {
+                        /** @description delivery */
+                        delivery?: string | null;
+                        /** @description reply */
+                        reply?: string | null;
+                        /** @description opt_out */
+                        opt_out?: string | null;
+                    };
+                    /** @description engagelab-email: X-WebHook-AppKey value (default "email") */
+                    app_key?: string;
+                    /** @description engagelab-email: X-WebHook-Signature scheme (default md5) */
+                    signature?: "md5" | "hmac-sha256";
+                    /** @description engagelab: at most this many rows share one request when several events are due together (default 50) */
+                    max_rows?: number;
+                    /** @description engagelab: Authorization header value sent unchanged (write-only); null removes it */
+                    authorization?: string | null;
+                    /** @description engagelab: username of the X-CALLBACK-ID header (then secret is required); null removes it */
+                    username?: string | null;
+                    /** @description Delay before each attempt, e.g. ["0s","5m","30m"]; its length is the number of attempts; null: the default */
+                    retry_schedule?: string[] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        title: string;
+                        url: string;
+                        format: string;
+                        method: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabled_reason: string | null;
+                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                        headers: {
+                            [key: string]: string;
+                        };
+                        timeout: number;
+                        api_user: string | null;
+                        /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                        status: string;
+                        status_checked_at: string | null;
+                        status_reason: string | null;
+                        /** @description Format-specific settings; secrets shown only as whether they are set */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        created_at: string;
+                        updated_at: string;
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getCallbackSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        secret: string;
+                        previous_secret: string | null;
+                        previous_secret_expires_at: string | null;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description conflict: the resource's state does not allow it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    enableCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        title: string;
+                        url: string;
+                        format: string;
+                        method: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabled_reason: string | null;
+                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                        headers: {
+                            [key: string]: string;
+                        };
+                        timeout: number;
+                        api_user: string | null;
+                        /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                        status: string;
+                        status_checked_at: string | null;
+                        status_reason: string | null;
+                        /** @description Format-specific settings; secrets shown only as whether they are set */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        created_at: string;
+                        updated_at: string;
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    disableCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        title: string;
+                        url: string;
+                        format: string;
+                        method: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabled_reason: string | null;
+                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                        headers: {
+                            [key: string]: string;
+                        };
+                        timeout: number;
+                        api_user: string | null;
+                        /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                        status: string;
+                        status_checked_at: string | null;
+                        status_reason: string | null;
+                        /** @description Format-specific settings; secrets shown only as whether they are set */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        created_at: string;
+                        updated_at: string;
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    rotateCallbackSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description whsec_ followed by base64 of 24 to 64 bytes */
+                    secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        secret: string;
+                        previous_secret_expires_at: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description conflict: the resource's state does not allow it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    refreshCallbackStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        title: string;
+                        url: string;
+                        format: string;
+                        method: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabled_reason: string | null;
+                        /** @description Static headers sent with every call. Values may not contain CR or LF. Credential headers (Authorization, Cookie, X-Api-Key, …) are write-only: shown as "[redacted]"; sending "[redacted]" back keeps the stored value. */
+                        headers: {
+                            [key: string]: string;
+                        };
+                        timeout: number;
+                        api_user: string | null;
+                        /** @description URL check result: unknown, available or unavailable (POST /refresh) */
+                        status: string;
+                        status_checked_at: string | null;
+                        status_reason: string | null;
+                        /** @description Format-specific settings; secrets shown only as whether they are set */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        created_at: string;
+                        updated_at: string;
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    recoverCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    since: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        requeued: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
     listEvents: {
         parameters: {
             query: {
@@ -3169,8 +2575,462 @@ export interface operations {
                     };
                 };
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    createEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An event type name from GET /v1/event-types */
+                    type: string;
+                    /** @description The event payload */
+                    data: {
+                        [key: string]: unknown;
+                    };
+                    id?: string;
+                    resource_id?: string;
+                    callback_profile_id?: string;
+                    custom_args?: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    createEventBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    events: {
+                        /** @description An event type name from GET /v1/event-types */
+                        type: string;
+                        /** @description The event payload */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        id?: string;
+                        resource_id?: string;
+                        callback_profile_id?: string;
+                        custom_args?: {
+                            [key: string]: unknown;
+                        };
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ids: string[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query: {
+                offset: number;
+                limit: number;
+                callback_id?: string;
+                state?: "pending" | "delivered" | "failed" | "held";
+                event_type?: string;
+                event_id?: string;
+                created_after?: string;
+                created_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3215,6 +3075,32 @@ export interface operations {
                     };
                 };
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             404: {
                 headers: {
@@ -3230,6 +3116,2162 @@ export interface operations {
             };
             /** @description Default Response */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    retryDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description conflict: the resource's state does not allow it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listEventTypes: {
+        parameters: {
+            query?: {
+                channel?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            name: string;
+                            code: number;
+                            channel: string;
+                            description: string;
+                            variables: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listFormats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description The value of a callback's format */
+                            name: string;
+                            label: string;
+                            description: string;
+                            /** @description Its document in the repository */
+                            doc: string;
+                            /** @description The event types it can carry; null: every type */
+                            events: string[] | null;
+                            /** @description Seconds, when the callback sets no timeout */
+                            default_timeout: number;
+                            https_only: boolean;
+                            /** @description readable, write-only or none: whether GET /v1/callbacks/{id}/secret shows it */
+                            secret: string;
+                            /** @description Several due events may share one request */
+                            batches: boolean;
+                            /** @description Its fields of the create and update bodies (besides the common ones) */
+                            fields: {
+                                key: string;
+                                /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
+                                type: string;
+                                label: string;
+                                help: string;
+                                required?: boolean;
+                                /** @description Never shown back; a callback shows only whether it is set */
+                                write_only?: boolean;
+                                /** @description null removes it on update */
+                                nullable?: boolean;
+                                /** @description The choices of a select */
+                                options?: string[];
+                                default?: unknown;
+                                fields?: {
+                                    key: string;
+                                    /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
+                                    type: string;
+                                    label: string;
+                                    help: string;
+                                    required?: boolean;
+                                    /** @description Never shown back; a callback shows only whether it is set */
+                                    write_only?: boolean;
+                                    /** @description null removes it on update */
+                                    nullable?: boolean;
+                                    /** @description The choices of a select */
+                                    options?: string[];
+                                    default?: unknown;
+                                }[];
+                            }[];
+                        }[];
+                        common_fields: {
+                            key: string;
+                            /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
+                            type: string;
+                            label: string;
+                            help: string;
+                            required?: boolean;
+                            /** @description Never shown back; a callback shows only whether it is set */
+                            write_only?: boolean;
+                            /** @description null removes it on update */
+                            nullable?: boolean;
+                            /** @description The choices of a select */
+                            options?: string[];
+                            default?: unknown;
+                            fields?: {
+                                key: string;
+                                /** @description text, url, secret, select, map, events, number, boolean, email, timezone, durations, object (see fields) or list */
+                                type: string;
+                                label: string;
+                                help: string;
+                                required?: boolean;
+                                /** @description Never shown back; a callback shows only whether it is set */
+                                write_only?: boolean;
+                                /** @description null removes it on update */
+                                nullable?: boolean;
+                                /** @description The choices of a select */
+                                options?: string[];
+                                default?: unknown;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        admin_email: string | null;
+                        telegram_chat_ids: string[];
+                        telegram_bot_token_set: boolean;
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        /** @description Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION */
+                        retention_days: number | null;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    admin_email?: string | null;
+                    /** @description Telegram chat ids (numbers as text, or @channelname) */
+                    telegram_chat_ids?: string[];
+                    /** @description Telegram bot token; write-only (answers only say whether one is set); null removes it */
+                    telegram_bot_token?: string | null;
+                    /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
+                    targets?: {
+                        /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
+                        channel: string;
+                        address: string;
+                    }[];
+                    /** @description Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION */
+                    retention_days?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        admin_email: string | null;
+                        telegram_chat_ids: string[];
+                        telegram_bot_token_set: boolean;
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        /** @description Days finished deliveries (with their attempts) and their events are kept; 0: forever; null: the relay’s RELAY_RETENTION */
+                        retention_days: number | null;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getCallbackNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        callback_id: string;
+                        emails: string[];
+                        telegram_chat_ids: string[];
+                        telegram_bot_token_set: boolean;
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        health: {
+                            failing_since: string | null;
+                            last_error: string | null;
+                            last_success_at: string | null;
+                            exhausted_count: number;
+                            circuit_open_until: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    setCallbackNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    emails?: string[];
+                    /** @description Telegram chat ids (numbers as text, or @channelname) */
+                    telegram_chat_ids?: string[];
+                    /** @description Telegram bot token; write-only (answers only say whether one is set); null removes it */
+                    telegram_bot_token?: string | null;
+                    /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
+                    targets?: {
+                        /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
+                        channel: string;
+                        address: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        callback_id: string;
+                        emails: string[];
+                        telegram_chat_ids: string[];
+                        telegram_bot_token_set: boolean;
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        health: {
+                            failing_since: string | null;
+                            last_error: string | null;
+                            last_success_at: string | null;
+                            exhausted_count: number;
+                            circuit_open_until: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listNotices: {
+        parameters: {
+            query: {
+                offset: number;
+                limit: number;
+                callback_id?: string;
+                kind?: "failure" | "recovery" | "disabled" | "alert" | "report";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: number;
+                            callback_id: string | null;
+                            kind: string;
+                            channel: string;
+                            recipient: string | null;
+                            subject: string;
+                            body: string;
+                            delivered: boolean;
+                            error: string | null;
+                            created_at: string;
+                        }[];
+                        total: number;
+                        offset: number;
+                        limit: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listAlertRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            kind: string;
+                            threshold: number;
+                            window: number;
+                            min_sent: number;
+                            cooldown: number;
+                            emails: string[];
+                            telegram_chat_ids: string[];
+                            targets: {
+                                id: string;
+                                channel: string;
+                                address: string;
+                                secret_set: boolean;
+                                secret?: string;
+                            }[];
+                            emit_event: boolean;
+                            enabled: boolean;
+                            last_fired_at: string | null;
+                            created_at: string;
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    createAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    kind: "insufficient_balance" | "low_verification_rate" | "authentication_timeout";
+                    /** @description insufficient_balance: alert below this balance; low_verification_rate: below this percentage (0-100); authentication_timeout: unused */
+                    threshold: number;
+                    /** @description Seconds: the verification-rate window, or the time an OTP has to be verified */
+                    window?: number;
+                    /** @description Fewest OTPs in the window for a rate alert (default 10) */
+                    min_sent?: number;
+                    /** @description Seconds between two alerts of this rule */
+                    cooldown?: number;
+                    emails?: string[];
+                    /** @description Telegram chat ids (numbers as text, or @channelname) */
+                    telegram_chat_ids?: string[];
+                    /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
+                    targets?: {
+                        /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
+                        channel: string;
+                        address: string;
+                    }[];
+                    /** @description Also send an alert.<kind> event to the callbacks subscribed to it (default true) */
+                    emit_event?: boolean;
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        kind: string;
+                        threshold: number;
+                        window: number;
+                        min_sent: number;
+                        cooldown: number;
+                        emails: string[];
+                        telegram_chat_ids: string[];
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        emit_event: boolean;
+                        enabled: boolean;
+                        last_fired_at: string | null;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        kind: string;
+                        threshold: number;
+                        window: number;
+                        min_sent: number;
+                        cooldown: number;
+                        emails: string[];
+                        telegram_chat_ids: string[];
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        emit_event: boolean;
+                        enabled: boolean;
+                        last_fired_at: string | null;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    updateAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    kind?: "insufficient_balance" | "low_verification_rate" | "authentication_timeout";
+                    /** @description insufficient_balance: alert below this balance; low_verification_rate: below this percentage (0-100); authentication_timeout: unused */
+                    threshold?: number;
+                    /** @description Seconds: the verification-rate window, or the time an OTP has to be verified */
+                    window?: number;
+                    /** @description Fewest OTPs in the window for a rate alert (default 10) */
+                    min_sent?: number;
+                    /** @description Seconds between two alerts of this rule */
+                    cooldown?: number;
+                    emails?: string[];
+                    /** @description Telegram chat ids (numbers as text, or @channelname) */
+                    telegram_chat_ids?: string[];
+                    /** @description Every target of notices, of any channel; replaces them all (emails and telegram_chat_ids are the same targets seen by channel) */
+                    targets?: {
+                        /** @description One of: email (an e-mail address); telegram (a Telegram chat id (a number as text, or @channelname)); slack (a Slack incoming-webhook URL (https://hooks.slack.com/services/…); write-only); webhook (an http(s) URL that receives the notice as a Standard Webhooks POST) */
+                        channel: string;
+                        address: string;
+                    }[];
+                    /** @description Also send an alert.<kind> event to the callbacks subscribed to it (default true) */
+                    emit_event?: boolean;
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        kind: string;
+                        threshold: number;
+                        window: number;
+                        min_sent: number;
+                        cooldown: number;
+                        emails: string[];
+                        telegram_chat_ids: string[];
+                        targets: {
+                            id: string;
+                            channel: string;
+                            address: string;
+                            secret_set: boolean;
+                            secret?: string;
+                        }[];
+                        emit_event: boolean;
+                        enabled: boolean;
+                        last_fired_at: string | null;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getNoticeTargetSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        channel: string;
+                        secret: string;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    getReportSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        frequency: string;
+                        emails: string[];
+                        next_period_start: string | null;
+                        runs: {
+                            frequency: string;
+                            period_start: string;
+                            period_end: string;
+                            state: string;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    setReportSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    frequency: "off" | "daily" | "weekly" | "monthly";
+                    emails?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        frequency: string;
+                        emails: string[];
+                        next_period_start: string | null;
+                        runs: {
+                            frequency: string;
+                            period_start: string;
+                            period_end: string;
+                            state: string;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listEngagelabWebhooks: {
+        parameters: {
+            query: {
+                api_user?: string;
+                /** @description start position, ≥ 0 */
+                offset: number;
+                /** @description amount, 0 to 100 */
+                limit: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        result: {
+                            url: string;
+                            event: number[];
+                            /** @description null: every api user of the account */
+                            api_user: string | null;
+                            /** @description the webhook's id (the callback's own id, cb_…, is accepted too in paths) */
+                            id: number;
+                        }[];
+                        count: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    addEngagelabWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url: string;
+                    api_user?: string;
+                    /** @description event codes (1, 3, 4, 5, 10, 11, 12, 18, 32); absent or empty: every event */
+                    event?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        result: {
+                            url: string;
+                            event: number[];
+                            /** @description null: every api user of the account */
+                            api_user: string | null;
+                            /** @description the webhook's id (the callback's own id, cb_…, is accepted too in paths) */
+                            id: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    modifyEngagelabWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the webhook's integer id (or its callback's id, cb_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url?: string;
+                    api_user?: string | null;
+                    /** @description event codes (1, 3, 4, 5, 10, 11, 12, 18, 32); absent or empty: every event */
+                    event?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    modifyEngagelabWebhookByPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the webhook's integer id (or its callback's id, cb_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url?: string;
+                    api_user?: string | null;
+                    /** @description event codes (1, 3, 4, 5, 10, 11, 12, 18, 32); absent or empty: every event */
+                    event?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteEngagelabWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the webhook's integer id (or its callback's id, cb_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    listWhispirCalls: {
+        parameters: {
+            query: {
+                status?: "SUCCESS" | "FAILED" | "HANDLED";
+                offset: number;
+                limit: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description conflict: the resource's state does not allow it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    markWhispirCallsHandled: {
+        parameters: {
+            query?: {
+                id?: number | number[];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description the new status of the calls
+                     * @enum {string}
+                     */
+                    status: "HANDLED";
+                    ids?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3280,8 +5322,34 @@ export interface operations {
                     };
                 };
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3327,6 +5395,32 @@ export interface operations {
                     };
                 };
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             409: {
                 headers: {
@@ -3342,6 +5436,19 @@ export interface operations {
             };
             /** @description Default Response */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3379,6 +5486,32 @@ export interface operations {
                     };
                 };
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             404: {
                 headers: {
@@ -3394,6 +5527,32 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3426,6 +5585,32 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             404: {
                 headers: {
@@ -3441,6 +5626,32 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3499,6 +5710,19 @@ export interface operations {
                     };
                 };
             };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
             /** @description Default Response */
             404: {
                 headers: {
@@ -3514,6 +5738,19 @@ export interface operations {
             };
             /** @description Default Response */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3563,6 +5800,122 @@ export interface operations {
                             delivered_7d: number;
                             failed_7d: number;
                         }[];
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteEngagelabWebhookUnversioned: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the webhook's integer id (or its callback's id, cb_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+            /** @description unauthorized: no or bad credentials (Basic api_user:api_key, or an ended session) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description csrf_failed: made with the session cookie without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description not_found: no such resource in this account (another account's ids too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description invalid: the field named is wrong; nothing was changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
+                    };
+                };
+            };
+            /** @description throttled: over RELAY_RATE_LIMIT; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        message: string;
+                        field?: string;
                     };
                 };
             };
