@@ -5,11 +5,12 @@
  * carries it.
  */
 
-import type { DeliveryRow, DeliveryPage } from './pending';
+import type { DeliveryRow, DeliveryPage as ListedPage } from './pending';
 
 /** One delivery as GET /v1/deliveries lists it (typed in pending.ts). */
 export type Delivery = DeliveryRow;
-export type { DeliveryPage };
+/** `total_exact` false: `total` is a bound (offset + 10,000), there are more. */
+export type DeliveryPage = ListedPage & { total_exact?: boolean };
 export type DeliveryState = Delivery['state'];
 
 export interface Attempt {

@@ -84,6 +84,8 @@ export function Deliveries({ query }: PageProps) {
     }
   };
   const failedCount = failed.data?.total ?? 0;
+  // Past 10,000 the API counts no further (total_exact false): say "10,000+".
+  const failedWord = failed.data?.total_exact === false ? `${failedCount.toLocaleString('en')}+` : String(failedCount);
   const titles = useCallbackTitles((list.data?.data ?? []).map((d) => d.callback_id));
 
   return (
@@ -94,11 +96,11 @@ export function Deliveries({ query }: PageProps) {
           disabled={failedCount === 0}
           question={
             <>
-              Retry {failedCount} failed {failedCount === 1 ? 'delivery' : 'deliveries'}
+              Retry {failedWord} failed {failedCount === 1 ? 'delivery' : 'deliveries'}
               {Object.keys(matching).length > 0 ? ' matching these filters' : ''}? Each is attempted again now.
             </>
           }
-          confirmLabel={`Retry ${failedCount}`}
+          confirmLabel={`Retry ${failedWord}`}
           onConfirm={retryAll}
         />
       </PageHeader>
@@ -179,7 +181,7 @@ export function Deliveries({ query }: PageProps) {
               },
             ]}
           />
-          <Pager total={list.data.total} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/deliveries', { ...keep, offset: o || undefined })} />
+          <Pager total={list.data.total} exact={list.data.total_exact} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/deliveries', { ...keep, offset: o || undefined })} />
         </>
       )}
     </section>

@@ -98,7 +98,7 @@ export function Events({ query }: PageProps) {
                   { header: 'Created', cell: (e) => <span class="nowrap" title={dateTime(e.created_at)}>{ago(e.created_at)}</span> },
                 ]}
               />
-              <Pager total={list.data.total} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/events', { ...f, offset: o || undefined })} />
+              <Pager total={list.data.total} exact={list.data.total_exact} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/events', { ...f, offset: o || undefined })} />
             </>
           )}
         </div>
