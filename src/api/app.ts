@@ -26,6 +26,7 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { formatRoutes } from './routes/formats.js';
 import { opsRoutes } from './routes/ops.js';
+import { dashboardRoutes } from './dashboard.js';
 import { webhookRootRoutes, webhookRoutes } from './routes/webhooks.js';
 import { whispirCallRoutes } from './routes/whispir-calls.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   authorizer?: RequestAuthorizer | undefined;
   /** The inbound gateway: stores requests at /inbound/{token}, maps them after the answer. */
   inbound?: { recorder: InboundRecorder; mapper: InboundMapper } | undefined;
+  /** The built dashboard (default: dist/web at the package root). */
+  dashboardDir?: string | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -79,7 +82,7 @@ export async function buildOpsApp(deps: Pick<AppDeps, 'store' | 'metrics' | 'log
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]} (this process serves no API: roles without api)` });
   });
-  await app.register(opsRoutes(deps, { home: false }));
+  await app.register(opsRoutes(deps));
   return app;
 }
 
@@ -128,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const auth = new Authenticator(deps.store, deps.clock);
   await app.register(opsRoutes(deps));
+  await app.register(dashboardRoutes(deps.dashboardDir));
   const throttle = new Throttle(deps.config.rateLimit, () => deps.clock.now());
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     req.principal = await auth.authenticate(req);
@@ -238,8 +242,9 @@ function handleError(error: FastifyError | ApiError, req: FastifyRequest, reply:
   }
   if (status >= 500) req.log.error({ err: error, url: req.url }, `request failed: ${body.message}`);
   else req.log.info({ code: body.code, url: req.url, status }, body.message);
-  // Not to the dashboard (a session, or signing in): a browser answers that header with its own login dialog.
-  const dashboard = !req.headers.authorization && (sessionToken(req) !== undefined || req.url.startsWith('/v1/sessions'));
+  // Not to the dashboard (a session, signing in, or a script saying so with X-Requested-With): a
+  // browser answers that header with its own login dialog over the page.
+  const dashboard = !req.headers.authorization && (sessionToken(req) !== undefined || req.url.startsWith('/v1/sessions') || req.headers['x-requested-with'] !== undefined);
   if (status === 401 && !dashboard) void reply.header('www-authenticate', 'Basic realm="callback-relay"');
   void reply.code(status).send(body);
 }

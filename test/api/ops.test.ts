@@ -23,10 +23,11 @@ for (const backend of BACKENDS) {
       expect(ready.json()).toEqual({ status: 'ready' });
     });
 
-    it('/ sends a person to the API reference at /docs', async () => {
+    it('/ is the dashboard (or, unbuilt, says how to build it), under a strict CSP', async () => {
       const res = await h.t.relay.app!.inject({ method: 'GET', url: '/' });
-      expect(res.statusCode).toBe(302);
-      expect(res.headers.location).toBe('/docs');
+      expect(res.headers['content-security-policy']).toBe("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+      if (res.statusCode === 200) expect(res.body).toContain('<div id="app">');
+      else expect(res.body).toMatch(/npm run build/);
     });
 
     it('/readyz answers 503 storage_unavailable when the database does not answer', async () => {

@@ -2,12 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { pingDatabase } from '../../store/db.js';
 import type { AppDeps } from '../app.js';
 
-/** Health, readiness and metrics; with `home`, `/` leads a person to the API reference. */
-export function opsRoutes(deps: Pick<AppDeps, 'store' | 'metrics'>, opts: { home: boolean } = { home: true }): FastifyPluginAsync {
+/** Health, readiness and metrics (the dashboard at `/` is api/dashboard.ts). */
+export function opsRoutes(deps: Pick<AppDeps, 'store' | 'metrics'>): FastifyPluginAsync {
   return async (app) => {
     const hide = { hide: true };
-    // The dashboard will live at `/`; until then a person opening the service lands on the API reference.
-    if (opts.home) app.get('/', { schema: { ...hide } }, async (_req, reply) => reply.redirect('/docs'));
     app.get('/healthz', { schema: { ...hide } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { ...hide } }, async (_req, reply) => {
       // A full disk still answers reads: say what the last writes met.

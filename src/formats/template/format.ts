@@ -371,7 +371,7 @@ export const templateFormat: FormatModule = {
   fields: [
     WHSEC_FIELD,
     {
-      ...select('method', 'Method', 'GET and DELETE carry data in the query, POST and PUT in a body', TEMPLATE_METHODS, { default: 'POST' }),
+      ...select('method', 'HTTP method', 'GET and DELETE carry data in the query, POST and PUT in a body', TEMPLATE_METHODS, { default: 'POST' }),
       schema: Type.Union(TEMPLATE_METHODS.map((m) => Type.Literal(m)), { description: 'template: GET and DELETE carry data in the query, POST and PUT in a body (default POST)' }),
     },
     {
@@ -393,7 +393,7 @@ export const templateFormat: FormatModule = {
     {
       key: 'body',
       type: 'text',
-      label: 'Body template',
+      label: 'Body',
       help: 'POST, PUT: the body template; null or absent: the event in the body type',
       nullable: true,
       schema: Nullable(Type.String({ minLength: 1, maxLength: 65_536, description: 'template (POST, PUT): the body template; null or absent: the event in the body type' })),

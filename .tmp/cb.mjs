@@ -1,0 +1,15 @@
+import { pino } from 'pino';
+import { loadConfig } from '/work/wt/web18/dist/src/config.js';
+import { startRelay } from '/work/wt/web18/dist/src/runtime.js';
+const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', RELAY_ROLES: 'api', RELAY_ADMIN_USER: 'a', RELAY_ADMIN_KEY: 'k0123456789012345678', LOG_LEVEL: 'silent', RELAY_ALLOW_PRIVATE_NETWORKS: '1' });
+const relay = await startRelay(config, { listen: false, log: pino({ level: 'silent' }) });
+const auth = 'Basic ' + Buffer.from('a:k0123456789012345678').toString('base64');
+const inj = async (method, url, body) => { const r = await relay.app.inject({ method, url, headers: { authorization: auth, ...(body ? {'content-type':'application/json'}:{}) }, payload: body ? JSON.stringify(body) : undefined }); return [r.statusCode, r.json()]; };
+const [s, cb] = await inj('POST', '/v1/callbacks', { title: 'Tpl one', url: 'http://127.0.0.1:9/x', format: 'template', method: 'POST', channel: 'sms', events: ['sms.delivered'], body: '{"id":"{{message_id}}"}', body_type: 'json', auth: { type: 'basic', username: 'u', password: 'p' }, encryption: { scope: 'values', cipher: 'aes-256-gcm', key: Buffer.alloc(32).toString('base64') }, success: { statuses: [200], body_contains: 'ok' }, query: { a: '{{to}}' }, headers: { 'X-A': 'b' } });
+console.log(s, JSON.stringify(cb, null, 1));
+console.log(JSON.stringify(await inj('POST', '/v1/callbacks', { title: 'Tpl one', url: 'http://127.0.0.1:9/x', format: 'template', method: 'GET', body: 'x' })));
+const [s2, w] = await inj('POST', '/v1/callbacks', { title: 'Whispir one', url: 'http://127.0.0.1:9/x', format: 'whispir', auth: { type: 'httpheader', key: 'kkk' } });
+console.log(s2, JSON.stringify(w.settings));
+const [s3, o] = await inj('POST', '/v1/callbacks', { title: 'Octo one', url: 'http://127.0.0.1:9/x', format: 'octopush' });
+console.log(s3, JSON.stringify(o.settings), o.events);
+await relay.close();
