@@ -2,7 +2,8 @@ import type { Db } from './db.js';
 import type { EventRow, NewEvent } from './schema.js';
 import type { Columns } from './bulk.js';
 import type { Capabilities } from './capabilities.js';
-import { inConditions } from './pieces.js';
+import { sql } from 'kysely';
+import { COUNT_AHEAD, inConditions } from './pieces.js';
 import { inSnapshot } from './snapshot.js';
 
 export const EVENT_COLUMNS = {
@@ -81,7 +82,13 @@ export interface EventFilter {
  * A page of an account's events, newest first, and how many match. Each filter has an index that
  * starts with account_id and ends with (created_at, id), so a page is read in index order (0001, 0011).
  */
-export async function listEvents(db: Db, accountId: string, filter: EventFilter, offset: number, limit: number): Promise<{ rows: EventRow[]; total: number }> {
+export async function listEvents(
+  db: Db,
+  accountId: string,
+  filter: EventFilter,
+  offset: number,
+  limit: number,
+): Promise<{ rows: EventRow[]; total: number; exact: boolean }> {
   return inSnapshot(db, async (trx) => {
     let q = trx.selectFrom('events').where('account_id', '=', accountId);
     if (filter.type !== undefined) q = q.where('type', '=', filter.type);
@@ -89,8 +96,13 @@ export async function listEvents(db: Db, accountId: string, filter: EventFilter,
     if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
     if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
     const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute();
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(total.n) };
+    const cap = offset + COUNT_AHEAD;
+    const total = await trx
+      .selectFrom(q.select(sql.lit(1).as('one')).limit(cap + 1).as('c'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const n = Number(total.n);
+    return { rows, total: Math.min(n, cap), exact: n <= cap };
   });
 }
 

@@ -392,5 +392,27 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .execute();
       },
     },
+    // 0012: statistics read finished deliveries by completion time per account and per callback,
+    // from the index alone (callback_id and state in it); held ones from a small index of their own.
+    '0012_stats_indexes': {
+      async up(db: Kysely<any>) {
+        // deliveries_finished (0006) again, with callback_id and state: one index for retention and statistics.
+        await db.schema.dropIndex('deliveries_finished').execute();
+        await db.schema
+          .createIndex('deliveries_finished')
+          .on('deliveries')
+          .columns(['account_id', 'completed_at', 'callback_id', 'state'])
+          .where(sql.ref('completed_at'), 'is not', null)
+          .execute();
+        await db.schema
+          .createIndex('deliveries_callback_finished')
+          .on('deliveries')
+          .columns(['callback_id', 'completed_at', 'state'])
+          .where(sql.ref('completed_at'), 'is not', null)
+          .execute();
+        // Held deliveries are few and change state rarely (disable, enable): this index costs little.
+        await db.schema.createIndex('deliveries_held').on('deliveries').columns(['account_id', 'callback_id']).where(sql.ref('state'), '=', 'held').execute();
+      },
+    },
   };
 }

@@ -62,3 +62,9 @@ export function inConditions(column: string, items: readonly unknown[], caps: Ca
   if (caps.arrayParameters) return [sql<SqlBool>`${sql.ref(column)} = any(${[...new Set(items)]})`];
   return inLists(items).map((list) => sql<SqlBool>`${sql.ref(column)} in (${sql.join(list)})`);
 }
+
+/**
+ * How far past the page a list's total is counted: an exact total of a million rows would read them
+ * all on every page. Beyond it the total is a lower bound (`exact` false).
+ */
+export const COUNT_AHEAD = 10_000;

@@ -30,8 +30,8 @@ export async function callbackStats(db: Db, accountId: string, callbackId: strin
   const finished = await db
     .selectFrom('deliveries')
     .select((eb) => [bucket.as('start'), 'state', eb.fn.countAll<number>().as('n')])
+    // By callback alone (the caller checked its account): deliveries_callback_finished answers it.
     .where('callback_id', '=', callbackId)
-    .where('account_id', '=', accountId)
     .where('completed_at', '>=', from)
     .where('completed_at', '<', to)
     .groupBy([bucket, 'state'])
@@ -48,14 +48,19 @@ export async function callbackStats(db: Db, accountId: string, callbackId: strin
     .select((eb) => [started.as('start'), eb.fn.avg<number>('duration_ms').as('avg'), eb.fn.countAll<number>().as('n')])
     .groupBy(started)
     .execute();
-  const owed = await db
+  const pending = await db
     .selectFrom('deliveries')
-    .select((eb) => ['state', eb.fn.countAll<number>().as('n')])
+    .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('callback_id', '=', callbackId)
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  const held = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('account_id', '=', accountId)
-    .where('state', 'in', ['pending', 'held'])
-    .groupBy('state')
-    .execute();
+    .where('callback_id', '=', callbackId)
+    .where('state', '=', 'held')
+    .executeTakeFirstOrThrow();
 
   const buckets = new Map<number, StatsBucket>();
   for (let s = from; s < to; s += bucketMs) buckets.set(s, { start: s, delivered: 0, failed: 0, latencyAvgMs: null });
@@ -87,12 +92,21 @@ export async function callbackStats(db: Db, accountId: string, callbackId: strin
   return {
     delivered,
     failed,
-    pending: Number(owed.find((r) => r.state === 'pending')?.n ?? 0),
-    held: Number(owed.find((r) => r.state === 'held')?.n ?? 0),
+    pending: Number(pending.n),
+    held: Number(held.n),
     latencyP50Ms: await percentile(0.5),
     latencyP95Ms: await percentile(0.95),
     buckets: [...buckets.values()],
   };
+}
+
+/**
+ * The account's callbacks, as a subquery: owed deliveries are read through deliveries_due (per
+ * callback, pending only) one callback after the other, never by scanning the account's history.
+ * (A deleted callback's owed deliveries were failed with it.)
+ */
+function callbacksOf(db: Db, accountId: string) {
+  return db.selectFrom('callbacks').select('id').where('account_id', '=', accountId);
 }
 
 export interface QueueFigures {
@@ -114,7 +128,7 @@ export async function accountQueue(db: Db, accountId: string, now: number): Prom
       eb.fn.sum<number>(eb.case().when('lease_owner', 'is not', null).then(1).else(0).end()).as('in_flight'),
     ])
     .where('state', '=', 'pending')
-    .where('account_id', '=', accountId)
+    .where('callback_id', 'in', callbacksOf(db, accountId))
     .executeTakeFirstOrThrow();
   const held = await db
     .selectFrom('deliveries')
@@ -162,7 +176,7 @@ export async function accountActivity(db: Db, accountId: string, since24h: numbe
     .selectFrom('deliveries')
     .select((eb) => ['callback_id', eb.fn.countAll<number>().as('n')])
     .where('state', '=', 'pending')
-    .where('account_id', '=', accountId)
+    .where('callback_id', 'in', callbacksOf(db, accountId))
     .groupBy('callback_id')
     .execute();
   const out = new Map<string, CallbackActivity>();

@@ -40,6 +40,7 @@ for (const backend of BACKENDS) {
         return settled(e1.id, 2) && settled(e3.id, 2) && settled(e2.id, 1) ? r.body : undefined;
       }, 'the deliveries to settle');
       expect(page.total).toBe(4);
+      expect(page.total_exact).toBe(true);
       expect(page).toMatchObject({ offset: 0, limit: 50 });
       expect(page.data.map((e: any) => e.id)).toEqual([e4.id, e3.id, e2.id, e1.id]);
       expect(page.data[1]).toEqual({
@@ -69,6 +70,34 @@ for (const backend of BACKENDS) {
       expectError(await t.api('GET', '/v1/events?limit=0', undefined, { auth: me.auth }), 422, 'invalid', 'querystring.limit');
       expectError(await t.api('GET', '/v1/events?created_after=yesterday', undefined, { auth: me.auth }), 422, 'invalid', 'querystring.created_after');
       expectError(await t.api('GET', '/v1/events?colour=red', undefined, { auth: me.auth }), 422, 'invalid', 'querystring.colour');
+    });
+
+    it('counts the total up to offset + 10,000 matches; beyond, total is that bound and total_exact false', async () => {
+      const { t } = h;
+      const me = await tenant(t, 'evl-cap');
+      const now = Date.now();
+      const rows = Array.from({ length: 10_010 }, (_, i) => ({
+        id: `evt_cap_${process.pid}_${i}`,
+        account_id: me.accountId,
+        api_user: me.apiUser,
+        type: 'sms.sent',
+        data: '{}',
+        resource_id: null,
+        callback_profile_id: null,
+        custom_args: null,
+        idempotency_key: null,
+        created_at: now - i,
+      }));
+      await t.relay.store.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += 500) await trx.insertInto('events').values(rows.slice(i, i + 500)).execute();
+      });
+      const first = await t.api('GET', '/v1/events?limit=2', undefined, { auth: me.auth });
+      expect(first.body).toMatchObject({ total: 10_000, total_exact: false, offset: 0, limit: 2 });
+      expect(first.body.data.map((e: any) => e.id)).toEqual([rows[0]!.id, rows[1]!.id]);
+      const deep = await t.api('GET', '/v1/events?limit=2&offset=5000', undefined, { auth: me.auth });
+      expect(deep.body).toMatchObject({ total: 10_010, total_exact: true });
+      const typed = await t.api('GET', '/v1/events?type=sms.sent&limit=1', undefined, { auth: me.auth });
+      expect(typed.body).toMatchObject({ total: 10_000, total_exact: false });
     });
   });
 }

@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -161,6 +166,45 @@ for (const backend of BACKENDS) {
       } finally {
         await t.close();
         await db.drop();
+      }
+    });
+
+    it('adds Secure to the cookie when the request came over TLS', async (ctx) => {
+      const { t } = h;
+      const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
+      try {
+        try {
+          execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+        } catch {
+          console.warn('openssl is not available: the TLS cookie test is SKIPPED');
+          ctx.skip();
+        }
+        const me = await tenant(t, 'ses-tls');
+        const app = t.relay.app!;
+        await app.ready();
+        // The relay's own routes behind a real TLS socket (the relay itself listens over plain HTTP).
+        const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => app.routing(req, res));
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+        try {
+          const port = (server.address() as { port: number }).port;
+          const setCookie = await new Promise<string>((resolve, reject) => {
+            const body = JSON.stringify({ api_user: me.apiUser, api_key: me.apiKey });
+            const req = https.request(
+              { host: '127.0.0.1', port, path: '/v1/sessions', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+              (res) => {
+                res.resume();
+                res.on('end', () => (res.statusCode === 201 ? resolve(String(res.headers['set-cookie'])) : reject(new Error(`status ${res.statusCode}`))));
+              },
+            );
+            req.on('error', reject);
+            req.end(body);
+          });
+          expect(setCookie).toMatch(/^relay_session=[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/);
+        } finally {
+          await new Promise((r) => server.close(r));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });

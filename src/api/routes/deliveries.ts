@@ -8,6 +8,7 @@ import { listAttemptsForDelivery } from '../../store/attempts.js';
 import type { AttemptRow } from '../../store/schema.js';
 import type { AppDeps } from '../app.js';
 import { ErrorBody, Paging, isoTime, parseTime } from './common.js';
+import { COUNT_AHEAD } from '../../store/pieces.js';
 
 const States = ['pending', 'delivered', 'failed', 'held'] as const;
 
@@ -70,6 +71,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'List deliveries, newest first',
+          description: `\`total\` counts the matches up to \`offset\` + ${COUNT_AHEAD}; beyond, it is that bound and \`total_exact\` is false.`,
           querystring: Type.Object(
             {
               ...Paging,
@@ -86,7 +88,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (req) => {
         const q = req.query;
-        const { rows, total } = await listDeliveries(
+        const { rows, total, exact } = await listDeliveries(
           db,
           req.principal.accountId,
           {
@@ -100,7 +102,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsync {
           q.offset,
           q.limit,
         );
-        return { data: rows.map(deliveryJson), total, offset: q.offset, limit: q.limit };
+        return { data: rows.map(deliveryJson), total, total_exact: exact, offset: q.offset, limit: q.limit };
       },
     );
 

@@ -6,6 +6,7 @@ import { countDeliveriesOfEvents, findEvent, listEvents } from '../../store/even
 import { listDeliveries } from '../../store/deliveries.js';
 import type { AppDeps } from '../app.js';
 import { ErrorBody, Paging, isoTime, parseTime } from './common.js';
+import { COUNT_AHEAD } from '../../store/pieces.js';
 import { deliveryJson } from './deliveries.js';
 
 /** Stored as text: no NUL (PostgreSQL text cannot hold one). */
@@ -37,7 +38,8 @@ const EventList = Type.Object({
       deliveries: Type.Object({ total: Count, delivered: Count, failed: Count, pending: Count, held: Count }),
     }),
   ),
-  total: Type.Integer(),
+  total: Type.Integer({ description: `The matches, counted up to offset + ${COUNT_AHEAD}` }),
+  total_exact: Type.Boolean({ description: 'false: there are more than total' }),
   offset: Type.Integer(),
   limit: Type.Integer(),
 });
@@ -109,7 +111,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const q = req.query;
         const accountId = req.principal.accountId;
-        const { rows, total } = await listEvents(
+        const { rows, total, exact } = await listEvents(
           deps.store.db,
           accountId,
           { type: q.type, resourceId: q.resource_id, createdFrom: parseTime(q.created_after, 'created_after'), createdTo: parseTime(q.created_before, 'created_before') },
@@ -125,7 +127,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
           data: JSON.parse(row.data) as Record<string, unknown>,
           deliveries: counts.get(row.id)!,
         }));
-        return { data, total, offset: q.offset, limit: q.limit };
+        return { data, total, total_exact: exact, offset: q.offset, limit: q.limit };
       },
     );
 

@@ -280,7 +280,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List deliveries, newest first */
+        /**
+         * List deliveries, newest first
+         * @description `total` counts the matches up to `offset` + 10000; beyond, it is that bound and `total_exact` is false.
+         */
         get: operations["listDeliveries"];
         put?: never;
         post?: never;
@@ -2569,7 +2572,10 @@ export interface operations {
                                 held: number;
                             };
                         }[];
+                        /** @description The matches, counted up to offset + 10000 */
                         total: number;
+                        /** @description false: there are more than total */
+                        total_exact: boolean;
                         offset: number;
                         limit: number;
                     };

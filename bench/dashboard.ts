@@ -1,0 +1,219 @@
+/**
+ * The dashboard's pages against a large database (`npm run bench:dashboard`): seeds an SQLite file
+ * with 10,000 callbacks, 1,000,000 events with one delivery each (30 days, skewed so the busiest
+ * callback has ~5 %; 90 % delivered, 8 % failed, 0.5 % held, the newest 20,000 pending) and an
+ * attempt per delivery finished in the last 7 days, then starts the relay (API role) and times every
+ * list and statistics request the dashboard makes, over real HTTP on 127.0.0.1: p50 and p95 of
+ * `--requests` sequential requests each, after 3 unmeasured ones.
+ *
+ * @example
+ *   npm run bench:dashboard                           # 10k callbacks, 1M deliveries
+ *   node dist/bench/dashboard.js --deliveries 100000 --json
+ *   node dist/bench/dashboard.js --keep /tmp/dash.db  # keep (or reuse) the seeded file
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import SqliteDatabase from 'better-sqlite3';
+import { pino } from 'pino';
+import { Pool } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { startRelay, type Relay } from '../src/runtime.js';
+
+const USER = 'bench-admin';
+const KEY = 'bench-admin-key-0123456789';
+const AUTH = `Basic ${Buffer.from(`${USER}:${KEY}`).toString('base64')}`;
+const DAY = 86_400_000;
+const TYPES = ['sms.delivered', 'sms.sent', 'sms.undelivered', 'sms.queued', 'email.delivered', 'email.open', 'email.click', 'otp.sent', 'otp.verified', 'sms.inbound'];
+
+const { values: args } = parseArgs({
+  options: {
+    callbacks: { type: 'string', default: '10000' },
+    deliveries: { type: 'string', default: '1000000' },
+    requests: { type: 'string', default: '20' },
+    keep: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const CALLBACKS = Number(args.callbacks);
+const DELIVERIES = Number(args.deliveries);
+const REQUESTS = Number(args.requests);
+
+function relayConfig(file: string) {
+  return loadConfig({
+    DATABASE_URL: `sqlite:${file}`,
+    RELAY_ADMIN_USER: USER,
+    RELAY_ADMIN_KEY: KEY,
+    RELAY_ALLOW_PRIVATE_NETWORKS: '1',
+    RELAY_ROLES: 'api',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  });
+}
+
+async function start(file: string): Promise<{ relay: Relay; pool: Pool }> {
+  const relay = await startRelay(relayConfig(file), { log: pino({ level: 'warn' }) });
+  return { relay, pool: new Pool(relay.url!, { connections: 4 }) };
+}
+
+async function call(pool: Pool, method: 'GET' | 'POST', p: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await pool.request({
+    method,
+    path: p,
+    headers: { authorization: AUTH, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
+}
+
+/** One callback through the API (so its row is what the code writes), then the rest copied from it in SQL. */
+async function seed(file: string): Promise<void> {
+  const t0 = Date.now();
+  const { relay, pool } = await start(file);
+  const first = await call(pool, 'POST', '/v1/callbacks', { title: 'Callback 0', url: 'http://127.0.0.1:9/hook/0' });
+  if (first.status !== 201) throw new Error(`creating the first callback: ${first.status} ${JSON.stringify(first.json)}`);
+  await pool.close();
+  await relay.close();
+
+  const db = new SqliteDatabase(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const now = Date.now();
+  const template = db.prepare('select * from callbacks where id = ?').get(first.json.id) as Record<string, unknown>;
+  const columns = Object.keys(template);
+  const insertCallback = db.prepare(`insert into callbacks (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`);
+  const ids: string[] = [String(template.id)];
+  db.transaction(() => {
+    for (let i = 1; i < CALLBACKS; i++) {
+      const id = `cb_bench${String(i).padStart(8, '0')}`;
+      ids.push(id);
+      const created = now - 30 * DAY + Math.floor((i / CALLBACKS) * 29 * DAY);
+      insertCallback.run({
+        ...template,
+        id,
+        title: `Callback ${i}`,
+        url: `http://127.0.0.1:9/hook/${i}`,
+        method: i % 3 === 0 ? 'GET' : 'POST',
+        enabled: i % 50 === 0 ? 0 : 1,
+        created_at: created,
+        updated_at: created,
+      });
+    }
+  })();
+
+  const accountId = String(template.account_id);
+  const insertEvent = db.prepare(
+    'insert into events (id, account_id, api_user, type, data, resource_id, callback_profile_id, custom_args, idempotency_key, idempotency_digest, created_at) values (?, ?, ?, ?, ?, ?, null, null, null, null, ?)',
+  );
+  const insertDelivery = db.prepare(
+    'insert into deliveries (account_id, event_id, callback_id, state, attempts, next_attempt_at, lease_owner, lease_until, ordering_key, last_status, last_error, created_at, updated_at, completed_at) values (?, ?, ?, ?, ?, ?, null, null, null, ?, ?, ?, ?, ?)',
+  );
+  const insertAttempt = db.prepare(
+    `insert into attempts (delivery_id, account_id, callback_id, event_id, kind, attempt, started_at, duration_ms, request_method, request_url, request_headers, request_body, response_status, response_headers, response_body, error_class, error_message, outcome)
+     values (?, ?, ?, ?, 'delivery', 1, ?, ?, 'POST', ?, '{"content-type":"application/json"}', ?, ?, '{}', 'ok', null, null, ?)`,
+  );
+  // A fixed pseudo-random sequence: the same database every run.
+  let s = 42;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const span = 30 * DAY;
+  const batch = 50_000;
+  for (let from = 0; from < DELIVERIES; from += batch) {
+    db.transaction(() => {
+      for (let i = from; i < Math.min(DELIVERIES, from + batch); i++) {
+        const created = now - span + Math.floor((i / DELIVERIES) * span);
+        const cb = ids[Math.floor(CALLBACKS * rand() ** 3)]!;
+        const type = TYPES[i % TYPES.length]!;
+        const eventId = `evt_bench${String(i).padStart(10, '0')}`;
+        const data = JSON.stringify({ to: `+3360000${String(i % 10000).padStart(4, '0')}`, message_id: `msg-${i}` });
+        insertEvent.run(eventId, accountId, USER, type, data, `msg-${i}`, created);
+        const r = rand();
+        const state = i >= DELIVERIES - 20_000 ? 'pending' : r < 0.08 ? 'failed' : r < 0.085 ? 'held' : 'delivered';
+        const done = state === 'delivered' || state === 'failed';
+        const completed = done ? created + 50 + Math.floor(rand() * 2000) : null;
+        const status = state === 'delivered' ? 200 : state === 'failed' ? 500 : null;
+        const res = insertDelivery.run(accountId, eventId, cb, state, done ? 1 : 0, state === 'pending' ? created + 5000 : created, status, state === 'failed' ? 'HTTP 500' : null, created, completed ?? created, completed);
+        if (done && created > now - 7 * DAY) {
+          const ms = 20 + Math.floor(rand() * rand() * 1500);
+          insertAttempt.run(res.lastInsertRowid, accountId, cb, eventId, completed! - ms, ms, `http://127.0.0.1:9/hook`, data, status, state === 'delivered' ? 'success' : 'retryable');
+        }
+      }
+    })();
+    if (!args.json) process.stderr.write(`\rseeding: ${Math.min(DELIVERIES, from + batch)} of ${DELIVERIES} deliveries`);
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.exec('analyze');
+  db.close();
+  if (!args.json) process.stderr.write(`\nseeded in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const dir = args.keep ? undefined : mkdtempSync(path.join(os.tmpdir(), 'relay-dash-'));
+  const file = args.keep ?? path.join(dir!, 'relay.db');
+  try {
+    if (!existsSync(file)) await seed(file);
+    const { relay, pool } = await start(file);
+    try {
+      const busy = (await call(pool, 'GET', '/v1/stats')).json.callbacks[0].callback_id as string;
+      const since = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+      const pages: [string, string][] = [
+        ['callbacks, first page', '/v1/callbacks?limit=50'],
+        ['callbacks, last page', `/v1/callbacks?limit=50&offset=${CALLBACKS - 50}`],
+        ['callbacks, title search', '/v1/callbacks?title=callback%2012&limit=50'],
+        ['callbacks, method + created range + enabled', `/v1/callbacks?method=GET&enabled=true&created_after=${since(20)}&created_before=${since(10)}&limit=50`],
+        ['callbacks, format + channel', '/v1/callbacks?format=standard&limit=50'],
+        ['deliveries, first page', '/v1/deliveries?limit=50'],
+        ['deliveries, state=failed', '/v1/deliveries?state=failed&limit=50'],
+        ['deliveries, busiest callback', `/v1/deliveries?callback_id=${busy}&limit=50`],
+        ['deliveries, event type + last day', `/v1/deliveries?event_type=sms.delivered&created_after=${since(1)}&limit=50`],
+        ['deliveries, page 100', '/v1/deliveries?limit=50&offset=5000'],
+        ['events, first page', '/v1/events?limit=50'],
+        ['events, type', '/v1/events?type=email.open&limit=50'],
+        ['events, resource id', '/v1/events?resource_id=msg-123456'],
+        ['events, last day', `/v1/events?created_after=${since(1)}&limit=50`],
+        ['stats (overview)', '/v1/stats'],
+        ['callback stats 24h, busiest', `/v1/callbacks/${busy}/stats?window=24h`],
+        ['callback stats 7d, busiest', `/v1/callbacks/${busy}/stats?window=7d`],
+        ['callback stats 7d, a quiet one', '/v1/callbacks/cb_bench00009999/stats?window=7d'],
+        ['notices', '/v1/notices?limit=50'],
+        ['api users', '/v1/api-users'],
+      ];
+      const results: { page: string; path: string; p50_ms: number; p95_ms: number }[] = [];
+      for (const [page, p] of pages) {
+        const times: number[] = [];
+        for (let i = 0; i < REQUESTS + 3; i++) {
+          const t0 = process.hrtime.bigint();
+          const r = await call(pool, 'GET', p);
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          if (r.status !== 200) throw new Error(`${p}: ${r.status} ${JSON.stringify(r.json)}`);
+          if (i >= 3) times.push(ms);
+        }
+        times.sort((a, b) => a - b);
+        results.push({ page, path: p, p50_ms: +percentile(times, 0.5).toFixed(1), p95_ms: +percentile(times, 0.95).toFixed(1) });
+        if (!args.json) process.stderr.write(`${page.padEnd(46)} p50 ${percentile(times, 0.5).toFixed(1).padStart(7)} ms   p95 ${percentile(times, 0.95).toFixed(1).padStart(7)} ms\n`);
+      }
+      const summary = { callbacks: CALLBACKS, deliveries: DELIVERIES, requests: REQUESTS, cpus: os.cpus().length, node: process.version, results };
+      if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else {
+        const slow = results.filter((r) => r.p95_ms > 100);
+        process.stderr.write(slow.length ? `over 100 ms (p95): ${slow.map((r) => r.page).join('; ')}\n` : 'every page under 100 ms (p95)\n');
+      }
+    } finally {
+      await pool.close();
+      await relay.close();
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
