@@ -43,18 +43,22 @@ export function DataTable<T>({ caption, rows, columns, empty, rowKey }: { captio
   );
 }
 
-/** "21–40 of 312" with Previous / Next; `onOffset` gets the new offset. */
-export function Pager({ total, offset, limit, onOffset }: { total: number; offset: number; limit: number; onOffset: (offset: number) => void }) {
+/**
+ * "21–40 of 312" with Previous / Next; `onOffset` gets the new offset. Pass the offset and limit of
+ * the answer shown (`list.data.offset`), not of the one asked for, so the line matches the rows.
+ */
+export function Pager({ total, offset, limit, onOffset, exact = true }: { total: number; offset: number; limit: number; onOffset: (offset: number) => void; exact?: boolean | undefined }) {
   if (total === 0) return null;
   return (
     <nav class="pager" aria-label="Pages">
       <span>
-        {offset + 1}–{Math.min(offset + limit, total)} of {total}
+        {/* Lists of deliveries and events count at most offset + 10,000 (total_exact false beyond). */}
+        {offset + 1}–{Math.min(offset + limit, total)} of {exact ? total : `more than ${total}`}
       </span>
       <button type="button" class="secondary small" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - limit))}>
         Previous
       </button>
-      <button type="button" class="secondary small" disabled={offset + limit >= total} onClick={() => onOffset(offset + limit)}>
+      <button type="button" class="secondary small" disabled={exact && offset + limit >= total} onClick={() => onOffset(offset + limit)}>
         Next
       </button>
     </nav>
