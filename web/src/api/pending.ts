@@ -27,7 +27,9 @@ export interface DeliveryRow {
 }
 export interface DeliveryPage {
   data: DeliveryRow[];
+  /** Counted up to offset + 10,000; beyond, that bound with total_exact false. */
   total: number;
+  total_exact: boolean;
   offset: number;
   limit: number;
 }

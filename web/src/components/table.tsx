@@ -44,8 +44,10 @@ export function DataTable<T>({ caption, rows, columns, empty, rowKey }: { captio
 }
 
 /**
- * "21–40 of 312" with Previous / Next; `onOffset` gets the new offset. `exact: false` (the API's
- * `total_exact`: it counted only up to a bound) shows "of 10,000+" and keeps Next enabled.
+ * "21–40 of 312" with Previous / Next; `onOffset` gets the new offset. Pass the offset and limit of
+ * the answer shown (`list.data.offset`), not of the one asked for, so the line matches the rows.
+ * `exact: false` (the API's `total_exact`: it counted only up to a bound) shows "of 10,000+" and
+ * keeps Next enabled.
  */
 export function Pager({ total, offset, limit, onOffset, exact = true }: { total: number; offset: number; limit: number; onOffset: (offset: number) => void; exact?: boolean | undefined }) {
   if (total === 0) return null;

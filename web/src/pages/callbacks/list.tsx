@@ -181,7 +181,7 @@ export function CallbackList({ query }: PageProps) {
               { header: 'Created', cell: (c) => <span class="nowrap">{dateTime(c.created_at)}</span> },
             ]}
           />
-          <Pager total={list.data.total} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/callbacks', { ...f, offset: o || undefined })} />
+          <Pager total={list.data.total} offset={list.data.offset} limit={list.data.limit} onOffset={(o) => navigate('/callbacks', { ...f, offset: o || undefined })} />
         </>
       )}
     </section>
