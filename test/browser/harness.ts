@@ -20,7 +20,11 @@ export const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`No Chromium at ${CHROMIUM} (install Debian's chromium, or set CHROMIUM_PATH): the dashboard's browser tests are SKIPPED`);
 
 export const DASHBOARD_DIR = resolve('dist/web');
-export const SCREENSHOTS = resolve('docs/screenshots');
+/**
+ * Where screenshots go: test-results/screenshots (not in git), so a test run changes no tracked
+ * file; `npm run screenshots` writes the README's, in docs/screenshots.
+ */
+export const SCREENSHOTS = resolve(process.env.SCREENSHOT_DIR ?? 'test-results/screenshots');
 
 export interface Dashboard {
   /** The relay in this process (t.api() calls the API as the admin, for setting up and checking). */
@@ -33,7 +37,7 @@ export interface Dashboard {
   newReceiver(): Promise<TestReceiver>;
   /** Opens the dashboard and signs in as `user` (default: the test admin). */
   signIn(user?: { user: string; key: string }): Promise<void>;
-  /** Saves a full-page screenshot as docs/screenshots/<name>.png (the README shows them). */
+  /** Saves a full-page screenshot as <SCREENSHOTS>/<name>.png (docs/screenshots with `npm run screenshots`: the README shows them). */
   screenshot(name: string): Promise<string>;
   /** Console and page errors seen so far in this test (each fails the test at its end). */
   errors: string[];
