@@ -4,6 +4,7 @@ import type { Clock } from './lib/clock.js';
 import type { Job } from './scheduler.js';
 import type { Store } from './store/db.js';
 import { deleteExpiredInboundRequests } from './store/inbound.js';
+import { deleteExpiredRollups } from './store/rollups.js';
 import {
   deleteAttemptsOfDeliveries,
   deleteEventsWithoutDeliveries,
@@ -35,6 +36,8 @@ export interface PurgeCounts {
   events: number;
   /** Requests received at /inbound/{token} (present once some were purged). */
   inbound?: number;
+  /** Hourly statistics rows (delivery_rollups) of hours ended before the retention (present once some were purged). */
+  rollups?: number;
 }
 
 /**
@@ -141,6 +144,14 @@ export class RetentionPurger {
       counts.batches += 1;
       counts.inbound = (counts.inbound ?? 0) + n;
       if (n < size) break;
+      await yieldTurn();
+    }
+    // Hourly statistics (delivery_rollups) of hours that ended before the retention, an hour a batch.
+    while (more()) {
+      const n = await deleteExpiredRollups(store.db, accountId, before);
+      if (n === 0) break;
+      counts.batches += 1;
+      counts.rollups = (counts.rollups ?? 0) + n;
       await yieldTurn();
     }
   }
