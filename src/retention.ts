@@ -4,7 +4,7 @@ import type { Clock } from './lib/clock.js';
 import type { Job } from './scheduler.js';
 import type { Store } from './store/db.js';
 import { deleteExpiredInboundRequests } from './store/inbound.js';
-import { deleteExpiredRollups } from './store/rollups.js';
+import { deleteExpiredRollups, refreshRollupTotalsAfterPurge } from './store/rollups.js';
 import {
   deleteAttemptsOfDeliveries,
   deleteEventsWithoutDeliveries,
@@ -146,13 +146,19 @@ export class RetentionPurger {
       if (n < size) break;
       await yieldTurn();
     }
-    // Hourly statistics (delivery_rollups) of hours that ended before the retention, an hour a batch.
+    // Hourly statistics (delivery_rollups) of hours that ended before the retention, an hour a batch;
+    // then the overview's totals, if they summed some of those hours (a retention under 8 days).
+    let rollups = 0;
     while (more()) {
       const n = await deleteExpiredRollups(store.db, accountId, before);
       if (n === 0) break;
       counts.batches += 1;
-      counts.rollups = (counts.rollups ?? 0) + n;
+      rollups += n;
       await yieldTurn();
+    }
+    if (rollups > 0) {
+      counts.rollups = (counts.rollups ?? 0) + rollups;
+      await store.db.transaction().execute((trx) => refreshRollupTotalsAfterPurge(trx, accountId, before));
     }
   }
 }

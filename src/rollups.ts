@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './lib/clock.js';
 import type { Job } from './scheduler.js';
 import type { Store } from './store/db.js';
-import { HOUR_MS, rollUpHour, rollupsThrough } from './store/rollups.js';
+import { HOUR_MS, rebuildAllRollupTotals, rollUpHour, rollupsThrough } from './store/rollups.js';
 
 /**
  * How long after its end an hour is rolled up: an attempt is written when it ends, and a delivery's
@@ -23,6 +23,7 @@ export interface RollupOptions {
  * order, each hour in a transaction of its own (replacing that hour's rows, then moving the mark), and
  * catches up the hours missed while no scheduler ran, `maxHours` per run. Statistics read the rolled-up
  * hours and aggregate live only those after the mark, so they answer the same before and after a run.
+ * After a run that rolled up hours, the per-callback totals of the overview are rebuilt at the new mark.
  * Nothing is written on the delivery path.
  */
 export class DeliveryRollups {
@@ -57,6 +58,8 @@ export class DeliveryRollups {
       hour += HOUR_MS;
       await yieldTurn();
     }
+    // The overview's per-callback sums, once per run that moved the mark.
+    if (hours > 0) await store.db.transaction().execute((trx) => rebuildAllRollupTotals(trx, now));
     if (hours > 1) this.deps.log.info({ hours, rows, through: new Date(hour).toISOString() }, 'rollups: caught up closed hours');
     return { hours, rows };
   }

@@ -503,6 +503,18 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           .execute();
         // One callback's hours (its statistics page).
         await db.schema.createIndex('delivery_rollups_callback').on('delivery_rollups').columns(['callback_id', 'hour_start']).execute();
+        // Per callback, the sums of its rolled-up hours over the overview's windows (rebuilt by the job
+        // after each run): the overview reads one row per callback instead of one per callback and hour.
+        await db.schema
+          .createTable('delivery_rollup_totals')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('callback_id', 'text', (c) => c.notNull())
+          .addColumn('delivered_24h', 'integer', (c) => c.notNull())
+          .addColumn('failed_24h', 'integer', (c) => c.notNull())
+          .addColumn('delivered_7d', 'integer', (c) => c.notNull())
+          .addColumn('failed_7d', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('delivery_rollup_totals_pkey', ['account_id', 'callback_id'])
+          .execute();
       },
     },
   };

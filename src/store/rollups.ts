@@ -12,6 +12,11 @@ export const LATENCY_BOUNDS_MS = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10_00
 
 /** The scheduler_state row saying up to when (exclusive, an hour start) every hour is rolled up. */
 const THROUGH = 'delivery_rollups.through';
+/** The scheduler_state row saying up to when delivery_rollup_totals sum the rolled-up hours. */
+const TOTALS_THROUGH = 'delivery_rollups.totals_through';
+/** The spans delivery_rollup_totals sum, ending at their mark: the overview's windows without the current hour. */
+export const TOTALS_RECENT_MS = 23 * 3_600_000;
+export const TOTALS_ALL_MS = 167 * 3_600_000;
 
 /** Every hour before this one is rolled up (as far back as statistics look); null: none yet. */
 export async function rollupsThrough(db: Db): Promise<number | null> {
@@ -23,7 +28,7 @@ export async function rollupsThrough(db: Db): Promise<number | null> {
  * Rolls up one closed hour for every account: deliveries that finished in it per callback and state
  * (deliveries_finished), and the latency of delivery attempts started in it per callback of the
  * account (attempts_callback). Replaces the hour's rows, so running it again changes nothing; then
- * moves the mark past the hour. Run it in a transaction, hours in order. Returns the rows written.
+ * moves the mark past the hour (if not past already). Run it in a transaction, hours in order. Returns the rows written.
  */
 export async function rollUpHour(db: Db, hourStart: number, now: number): Promise<number> {
   const end = hourStart + HOUR_MS;
@@ -91,12 +96,85 @@ export async function rollUpHour(db: Db, hourStart: number, now: number): Promis
     for (let i = 0; i < values.length; i += 500) await db.insertInto('delivery_rollups').values(values.slice(i, i + 500)).execute();
     rows += values.length;
   }
+  // The mark only moves forward (an hour rolled up again changes nothing else).
+  if (end > ((await rollupsThrough(db)) ?? -Infinity)) await setMark(db, THROUGH, end, now);
+  return rows;
+}
+
+async function setMark(db: Db, name: string, value: number, now: number): Promise<void> {
   await db
     .insertInto('scheduler_state')
-    .values({ name: THROUGH, value: String(end), updated_at: now })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ value: String(end), updated_at: now }))
+    .values({ name, value: String(value), updated_at: now })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ value: String(value), updated_at: now }))
     .execute();
-  return rows;
+}
+
+/**
+ * Rebuilds an account's delivery_rollup_totals: per callback, the sums of its rolled-up hours in
+ * [through - TOTALS_RECENT_MS, through) and [through - TOTALS_ALL_MS, through). One GROUP BY of the
+ * account's rolled-up week, done by the job once per run rather than on every overview request.
+ */
+export async function rebuildRollupTotals(db: Db, accountId: string, through: number): Promise<void> {
+  await db.deleteFrom('delivery_rollup_totals').where('account_id', '=', accountId).execute();
+  const recent = through - TOTALS_RECENT_MS;
+  await db
+    .insertInto('delivery_rollup_totals')
+    .columns(['account_id', 'callback_id', 'delivered_24h', 'failed_24h', 'delivered_7d', 'failed_7d'])
+    .expression(
+      db
+        .selectFrom('delivery_rollups')
+        .select((eb) => [
+          'account_id',
+          'callback_id',
+          eb.fn.sum<number>(eb.case().when('hour_start', '>=', recent).then(eb.ref('delivered')).else(0).end()).as('delivered_24h'),
+          eb.fn.sum<number>(eb.case().when('hour_start', '>=', recent).then(eb.ref('failed')).else(0).end()).as('failed_24h'),
+          eb.fn.sum<number>('delivered').as('delivered_7d'),
+          eb.fn.sum<number>('failed').as('failed_7d'),
+        ])
+        .where('account_id', '=', accountId)
+        .where('hour_start', '>=', through - TOTALS_ALL_MS)
+        .where('hour_start', '<', through)
+        .groupBy(['account_id', 'callback_id']),
+    )
+    .execute();
+}
+
+/** Rebuilds every account's totals at the rollups' mark and records it. In a transaction. */
+export async function rebuildAllRollupTotals(db: Db, now: number): Promise<void> {
+  const through = await rollupsThrough(db);
+  if (through === null) return;
+  for (const { id } of await db.selectFrom('accounts').select('id').execute()) await rebuildRollupTotals(db, id, through);
+  await setMark(db, TOTALS_THROUGH, through, now);
+}
+
+/** After rolled-up hours of an account before `before` were purged: its totals again, if they counted them. In a transaction. */
+export async function refreshRollupTotalsAfterPurge(db: Db, accountId: string, before: number): Promise<void> {
+  const row = await db.selectFrom('scheduler_state').select('value').where('name', '=', TOTALS_THROUGH).executeTakeFirst();
+  if (!row) return;
+  const through = Number(row.value);
+  if (before - HOUR_MS >= through - TOTALS_ALL_MS) await rebuildRollupTotals(db, accountId, through);
+}
+
+export interface RollupTotals {
+  callbackId: string;
+  delivered24h: number;
+  failed24h: number;
+  delivered7d: number;
+  failed7d: number;
+}
+
+/** An account's totals if they sum the rolled-up hours up to `through` (the rollups' mark), else null. */
+export async function rollupTotals(db: Db, accountId: string, through: number): Promise<RollupTotals[] | null> {
+  const row = await db.selectFrom('scheduler_state').select('value').where('name', '=', TOTALS_THROUGH).executeTakeFirst();
+  if (!row || Number(row.value) !== through) return null;
+  const rows = await db.selectFrom('delivery_rollup_totals').selectAll().where('account_id', '=', accountId).execute();
+  return rows.map((r) => ({
+    callbackId: r.callback_id,
+    delivered24h: Number(r.delivered_24h),
+    failed24h: Number(r.failed_24h),
+    delivered7d: Number(r.delivered_7d),
+    failed7d: Number(r.failed_7d),
+  }));
 }
 
 export interface RolledUpHour {

@@ -27,6 +27,7 @@ export interface Database {
   inbound_requests: InboundRequestsTable;
   sessions: SessionsTable;
   delivery_rollups: DeliveryRollupsTable;
+  delivery_rollup_totals: DeliveryRollupTotalsTable;
 }
 
 /**
@@ -44,6 +45,19 @@ export interface DeliveryRollupsTable {
   latency_sum_ms: number;
   latency_max_ms: number | null;
   latency_histogram: string;
+}
+
+/**
+ * Per account and callback (migration 0015): the sums of its rolled-up hours in the 23 (recent) and
+ * 167 hours before the rollups' totals mark (src/store/rollups.ts rebuildRollupTotals).
+ */
+export interface DeliveryRollupTotalsTable {
+  account_id: string;
+  callback_id: string;
+  delivered_24h: number;
+  failed_24h: number;
+  delivered_7d: number;
+  failed_7d: number;
 }
 
 /** A source of inbound callbacks: a vendor posting to /inbound/{token} (migration 0013). */

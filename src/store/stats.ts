@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import { accountRollups, callbackRollups, LATENCY_BOUNDS_MS } from './rollups.js';
+import { accountRollups, callbackRollups, LATENCY_BOUNDS_MS, rollupTotals, TOTALS_ALL_MS, TOTALS_RECENT_MS, type RolledUpActivity } from './rollups.js';
 
 /** Delivered and failed deliveries of one time bucket (by completed_at), and the attempts' mean duration. */
 export interface StatsBucket {
@@ -218,7 +218,7 @@ export interface CallbackActivity {
  */
 export async function accountActivity(db: Db, accountId: string, since24h: number, since7d: number, now: number, through: number | null): Promise<CallbackActivity[]> {
   const split = splitAt(through, since7d, now + 1);
-  const rolled = await accountRollups(db, accountId, since7d, since24h, split);
+  const rolled = await rolledUpActivity(db, accountId, since24h, since7d, split, through);
   const done = await db
     .selectFrom('deliveries')
     .select((eb) => [
@@ -260,6 +260,34 @@ export async function accountActivity(db: Db, accountId: string, since24h: numbe
     a.failed7d += Number(r.f7);
   }
   for (const r of owed) get(r.callback_id).pending = Number(r.n);
+  // A callback the totals hold for hours before the windows only: nothing to show.
+  return [...out.values()].filter((a) => a.delivered7d + a.failed7d + a.pending > 0);
+}
+
+/**
+ * Per callback: its rolled-up hours in [since7d, split) and [since24h, split). Where the totals sum
+ * the hours up to the mark (the job rebuilds them after each run), they are read (one row per
+ * callback) less the hours they hold before the windows start (none, or the one hour after the
+ * current one began and before it was rolled up); otherwise the rolled-up hours are summed here.
+ */
+async function rolledUpActivity(db: Db, accountId: string, since24h: number, since7d: number, split: number, through: number | null): Promise<RolledUpActivity[]> {
+  const covered = through !== null && split === through && through - TOTALS_ALL_MS <= since7d && through - TOTALS_RECENT_MS <= since24h;
+  const totals = covered ? await rollupTotals(db, accountId, through) : null;
+  if (!covered || !totals) return accountRollups(db, accountId, since7d, since24h, split);
+  const out = new Map<string, RolledUpActivity>(
+    totals.map((t) => [t.callbackId, { callbackId: t.callbackId, deliveredRecent: t.delivered24h, failedRecent: t.failed24h, delivered: t.delivered7d, failed: t.failed7d }]),
+  );
+  const less = (id: string) => out.get(id) ?? { deliveredRecent: 0, failedRecent: 0, delivered: 0, failed: 0 };
+  for (const r of await accountRollups(db, accountId, through - TOTALS_ALL_MS, since7d, since7d)) {
+    const a = less(r.callbackId);
+    a.delivered -= r.delivered;
+    a.failed -= r.failed;
+  }
+  for (const r of await accountRollups(db, accountId, through - TOTALS_RECENT_MS, through - TOTALS_RECENT_MS, since24h)) {
+    const a = less(r.callbackId);
+    a.deliveredRecent -= r.delivered;
+    a.failedRecent -= r.failed;
+  }
   return [...out.values()];
 }
 

@@ -5,7 +5,7 @@ import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { DeliveryRollups } from '../../src/rollups.js';
 import { RetentionPurger } from '../../src/retention.js';
-import { rollUpHour, rollupsThrough } from '../../src/store/rollups.js';
+import { rebuildAllRollupTotals, rollUpHour, rollupsThrough } from '../../src/store/rollups.js';
 import type { DeliveryState } from '../../src/store/schema.js';
 import type { Tenant } from './support.js';
 
@@ -85,6 +85,17 @@ for (const backend of BACKENDS) {
       week: (await t.api('GET', `/v1/callbacks/${cb1}/stats?window=7d`, undefined, { auth: me.auth })).body,
       quiet: (await t.api('GET', `/v1/callbacks/${cb2}/stats?window=7d`, undefined, { auth: me.auth })).body,
     });
+    /** The answers aggregated live throughout, as before any rollup: the marks set aside for the while. */
+    const liveAnswers = async () => {
+      const db = t.relay.store.db;
+      const marks = await db.selectFrom('scheduler_state').selectAll().where('name', 'like', 'delivery_rollups.%').execute();
+      await db.deleteFrom('scheduler_state').where('name', 'like', 'delivery_rollups.%').execute();
+      try {
+        return await answers();
+      } finally {
+        if (marks.length) await db.insertInto('scheduler_state').values(marks).execute();
+      }
+    };
     const rollupRows = () =>
       t.relay.store.db.selectFrom('delivery_rollups').selectAll().orderBy('hour_start').orderBy('account_id').orderBy('callback_id').execute();
     const rollups = (maxHours = 1000) => new DeliveryRollups({ store: t.relay.store, clock, log }, { maxHours });
@@ -142,6 +153,10 @@ for (const backend of BACKENDS) {
       expect(rows.filter((r) => r.callback_id === theirs).map((r) => r.account_id)).toEqual([other.accountId]);
 
       expect(await answers()).toEqual(before);
+      expect(await liveAnswers()).toEqual(before);
+      const totals = await t.relay.store.db.selectFrom('delivery_rollup_totals').selectAll().where('callback_id', '=', cb1).executeTakeFirstOrThrow();
+      // Rolled up: 11:00 (3 + 1), 07:00 (1), yesterday 06:00 (2) and 6 days ago (1 failed); 12:00 is live.
+      expect(totals).toMatchObject({ delivered_24h: 4, failed_24h: 1, delivered_7d: 6, failed_7d: 2 });
     });
 
     it('a closed hour is rolled up once: running the job again changes nothing, nor does rolling an hour up again', async () => {
@@ -156,6 +171,8 @@ for (const backend of BACKENDS) {
     it('an hour is rolled up a few minutes after it closes, and the answers do not move', async () => {
       clock.set(Date.UTC(2026, 0, 10, 13, 2));
       expect((await rollups().run()).hours).toBe(0); // 12:00 closed 2 minutes ago: not settled yet
+      // The overview's totals end at 12:00 while its week starts an hour later: that hour is taken off.
+      expect(await answers()).toEqual(await liveAnswers());
       clock.set(Date.UTC(2026, 0, 10, 13, 6));
       const live = await answers();
       expect((await rollups().run()).hours).toBe(1);
@@ -204,6 +221,31 @@ for (const backend of BACKENDS) {
       expect(counts.rollups).toBe(old.length);
       const left = await rollupRows();
       expect(left.map((r) => Number(r.hour_start))).toEqual([Date.UTC(2026, 0, 10, 12), Date.UTC(2026, 0, 10, 14), Date.UTC(2026, 0, 10, 16)]);
+    });
+
+    it("a retention shorter than the week takes the purged hours out of the overview's totals", async () => {
+      clock.set(Date.UTC(2026, 0, 30, 14, 10));
+      await put(me, cb1, 'delivered', Date.UTC(2026, 0, 30, 12, 30), 40);
+      await put(me, cb1, 'failed', Date.UTC(2026, 0, 30, 13, 30), 40);
+      expect((await rollups().run()).hours).toBe(2);
+      // An hour rolled up before its delivery was written (as by a clock set back): rolled up again.
+      await put(me, cb1, 'delivered', Date.UTC(2026, 0, 29, 10, 30), 40);
+      await t.relay.store.db.transaction().execute(async (trx) => {
+        await rollUpHour(trx, Date.UTC(2026, 0, 29, 10), clock.now());
+        await rebuildAllRollupTotals(trx, clock.now());
+      });
+      expect(await rollupsThrough(t.relay.store.db)).toBe(Date.UTC(2026, 0, 30, 14));
+      const totals = () => t.relay.store.db.selectFrom('delivery_rollup_totals').selectAll().where('callback_id', '=', cb1).executeTakeFirstOrThrow();
+      expect(await totals()).toMatchObject({ delivered_24h: 1, failed_24h: 1, delivered_7d: 2, failed_7d: 1 });
+      expect(await answers()).toEqual(await liveAnswers());
+
+      // Retention 1 day: Jan 29 10:00 goes, with its delivery.
+      const counts = await new RetentionPurger({ store: t.relay.store, clock, log }, { defaultMs: DAY }).purge();
+      expect(counts.rollups).toBeGreaterThan(0);
+      expect(await totals()).toMatchObject({ delivered_24h: 1, failed_24h: 1, delivered_7d: 1, failed_7d: 1 });
+      const after = await answers();
+      expect(after.stats.callbacks[0]).toMatchObject({ callback_id: cb1, delivered_7d: 1, failed_7d: 1 });
+      expect(after).toEqual(await liveAnswers());
     });
   });
 }
