@@ -173,11 +173,16 @@ export interface QueueFigures {
   held: number;
 }
 
-/** An account's queue now: owed deliveries (deliveries_due holds only pending ones), due, in flight, held. */
-export async function accountQueue(db: Db, accountId: string, now: number): Promise<QueueFigures> {
-  const row = await db
+/**
+ * An account's queue now, per callback (deliveries_due holds only pending ones, one range per callback
+ * of the account): owed, due, the oldest due, in flight; and the account's held ones (deliveries_held).
+ * The overview sums the first for its queue and shows it per callback.
+ */
+export async function accountQueue(db: Db, accountId: string, now: number): Promise<QueueFigures & { perCallback: Map<string, number> }> {
+  const rows = await db
     .selectFrom('deliveries')
     .select((eb) => [
+      'callback_id',
       eb.fn.countAll<number>().as('pending'),
       eb.fn.sum<number>(eb.case().when(eb.and([eb('lease_owner', 'is', null), eb('next_attempt_at', '<=', now)])).then(1).else(0).end()).as('due'),
       eb.fn.min(eb.case().when(eb.and([eb('lease_owner', 'is', null), eb('next_attempt_at', '<=', now)])).then(eb.ref('next_attempt_at')).end()).as('oldest'),
@@ -185,20 +190,23 @@ export async function accountQueue(db: Db, accountId: string, now: number): Prom
     ])
     .where('state', '=', 'pending')
     .where('callback_id', 'in', callbacksOf(db, accountId))
-    .executeTakeFirstOrThrow();
+    .groupBy('callback_id')
+    .execute();
   const held = await db
     .selectFrom('deliveries')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('state', '=', 'held')
     .where('account_id', '=', accountId)
     .executeTakeFirstOrThrow();
-  return {
-    pending: Number(row.pending),
-    dueNow: Number(row.due ?? 0),
-    oldestDueAt: row.oldest === null ? null : Number(row.oldest),
-    inFlight: Number(row.in_flight ?? 0),
-    held: Number(held.n),
-  };
+  const q = { pending: 0, dueNow: 0, oldestDueAt: null as number | null, inFlight: 0, held: Number(held.n), perCallback: new Map<string, number>() };
+  for (const r of rows) {
+    q.pending += Number(r.pending);
+    q.dueNow += Number(r.due ?? 0);
+    q.inFlight += Number(r.in_flight ?? 0);
+    if (r.oldest !== null && (q.oldestDueAt === null || Number(r.oldest) < q.oldestDueAt)) q.oldestDueAt = Number(r.oldest);
+    q.perCallback.set(r.callback_id, Number(r.pending));
+  }
+  return q;
 }
 
 export interface CallbackActivity {
@@ -214,9 +222,17 @@ export interface CallbackActivity {
  * Per callback of the account: finished deliveries since `since7d` and `since24h` (hour starts), and
  * owed ones now. Hours before `through` (the rollups' mark) from delivery_rollups, a GROUP BY of the
  * account's rolled-up hours; the rest live, a GROUP BY callback_id over deliveries_finished (the
- * current hour once the rollups are up to date); owed ones through deliveries_due.
+ * current hour once the rollups are up to date); `owed`: pending ones per callback (accountQueue).
  */
-export async function accountActivity(db: Db, accountId: string, since24h: number, since7d: number, now: number, through: number | null): Promise<CallbackActivity[]> {
+export async function accountActivity(
+  db: Db,
+  accountId: string,
+  since24h: number,
+  since7d: number,
+  now: number,
+  through: number | null,
+  owed: ReadonlyMap<string, number>,
+): Promise<CallbackActivity[]> {
   const split = splitAt(through, since7d, now + 1);
   const rolled = await rolledUpActivity(db, accountId, since24h, since7d, split, through);
   const done = await db
@@ -230,13 +246,6 @@ export async function accountActivity(db: Db, accountId: string, since24h: numbe
     ])
     .where('account_id', '=', accountId)
     .where('completed_at', '>=', split)
-    .groupBy('callback_id')
-    .execute();
-  const owed = await db
-    .selectFrom('deliveries')
-    .select((eb) => ['callback_id', eb.fn.countAll<number>().as('n')])
-    .where('state', '=', 'pending')
-    .where('callback_id', 'in', callbacksOf(db, accountId))
     .groupBy('callback_id')
     .execute();
   const out = new Map<string, CallbackActivity>();
@@ -259,7 +268,7 @@ export async function accountActivity(db: Db, accountId: string, since24h: numbe
     a.delivered7d += Number(r.d7);
     a.failed7d += Number(r.f7);
   }
-  for (const r of owed) get(r.callback_id).pending = Number(r.n);
+  for (const [id, n] of owed) get(id).pending = n;
   // A callback the totals hold for hours before the windows only: nothing to show.
   return [...out.values()].filter((a) => a.delivered7d + a.failed7d + a.pending > 0);
 }

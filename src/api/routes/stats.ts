@@ -113,7 +113,7 @@ export function statsRoutes(deps: AppDeps): FastifyPluginAsync {
         const q = await accountQueue(db, accountId, now);
         // Whole hours: the current one and the 23 (167) before it, as the 24h callback statistics.
         const hour = Math.floor(now / HOUR) * HOUR;
-        const activity = await accountActivity(db, accountId, hour - DAY + HOUR, hour - 7 * DAY + HOUR, now, await rollupsThrough(db));
+        const activity = await accountActivity(db, accountId, hour - DAY + HOUR, hour - 7 * DAY + HOUR, now, await rollupsThrough(db), q.perCallback);
         const busy = (a: (typeof activity)[number]) => a.delivered7d + a.failed7d + a.pending;
         activity.sort((a, b) => busy(b) - busy(a) || (a.callbackId < b.callbackId ? -1 : 1));
         const top = activity.slice(0, 150);
