@@ -4,6 +4,7 @@ import type { Clock } from './lib/clock.js';
 import type { Job } from './scheduler.js';
 import type { Store } from './store/db.js';
 import { deleteExpiredInboundRequests } from './store/inbound.js';
+import { deleteExpiredRollups, refreshRollupTotalsAfterPurge } from './store/rollups.js';
 import {
   deleteAttemptsOfDeliveries,
   deleteEventsWithoutDeliveries,
@@ -35,6 +36,8 @@ export interface PurgeCounts {
   events: number;
   /** Requests received at /inbound/{token} (present once some were purged). */
   inbound?: number;
+  /** Hourly statistics rows (delivery_rollups) of hours ended before the retention (present once some were purged). */
+  rollups?: number;
 }
 
 /**
@@ -142,6 +145,20 @@ export class RetentionPurger {
       counts.inbound = (counts.inbound ?? 0) + n;
       if (n < size) break;
       await yieldTurn();
+    }
+    // Hourly statistics (delivery_rollups) of hours that ended before the retention, an hour a batch;
+    // then the overview's totals, if they summed some of those hours (a retention under 8 days).
+    let rollups = 0;
+    while (more()) {
+      const n = await deleteExpiredRollups(store.db, accountId, before);
+      if (n === 0) break;
+      counts.batches += 1;
+      rollups += n;
+      await yieldTurn();
+    }
+    if (rollups > 0) {
+      counts.rollups = (counts.rollups ?? 0) + rollups;
+      await store.db.transaction().execute((trx) => refreshRollupTotalsAfterPurge(trx, accountId, before));
     }
   }
 }

@@ -13,6 +13,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { disableOnGone } from './notify/gone.js';
 import { Scheduler } from './scheduler.js';
 import { RetentionPurger } from './retention.js';
+import { DeliveryRollups } from './rollups.js';
 import { createNotify, type Notify } from './notify/index.js';
 import { buildApp, buildOpsApp, type App, type OpsApp } from './api/app.js';
 import { bootstrapAdmin, type Credentials } from './admin/accounts.js';
@@ -153,7 +154,8 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   let scheduler: Scheduler | undefined;
   if (has('scheduler')) {
     const retention = new RetentionPurger({ store, clock, log: log.child({ component: 'retention' }) }, { defaultMs: config.retentionMs });
-    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }), jobs: [...notify.jobs, retention.job()] });
+    const rollups = new DeliveryRollups({ store, clock, log: log.child({ component: 'rollups' }) });
+    scheduler = new Scheduler({ store, clock, log: log.child({ component: 'scheduler' }), jobs: [...notify.jobs, rollups.job(), retention.job()] });
     scheduler.start();
   }
 

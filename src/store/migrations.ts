@@ -482,5 +482,40 @@ export function migrations(caps: Capabilities): Record<string, Migration> {
           for each statement execute function bump_registry_version()`.execute(db);
       },
     },
+    // 0015: hourly rollups of finished deliveries and their attempts' latency, per account, callback and
+    // hour, written by the scheduler for closed hours (src/rollups.ts): statistics read them instead of
+    // the history, and aggregate live only the hours not rolled up yet (the current one).
+    '0015_delivery_rollups': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('delivery_rollups')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('hour_start', 'bigint', (c) => c.notNull())
+          .addColumn('callback_id', 'text', (c) => c.notNull())
+          .addColumn('delivered', 'integer', (c) => c.notNull())
+          .addColumn('failed', 'integer', (c) => c.notNull())
+          .addColumn('latency_count', 'integer', (c) => c.notNull())
+          .addColumn('latency_sum_ms', 'bigint', (c) => c.notNull())
+          .addColumn('latency_max_ms', 'integer')
+          .addColumn('latency_histogram', 'text', (c) => c.notNull())
+          // An account's hours in order (the overview, retention), each hour's callbacks together.
+          .addPrimaryKeyConstraint('delivery_rollups_pkey', ['account_id', 'hour_start', 'callback_id'])
+          .execute();
+        // One callback's hours (its statistics page).
+        await db.schema.createIndex('delivery_rollups_callback').on('delivery_rollups').columns(['callback_id', 'hour_start']).execute();
+        // Per callback, the sums of its rolled-up hours over the overview's windows (rebuilt by the job
+        // after each run): the overview reads one row per callback instead of one per callback and hour.
+        await db.schema
+          .createTable('delivery_rollup_totals')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('callback_id', 'text', (c) => c.notNull())
+          .addColumn('delivered_24h', 'integer', (c) => c.notNull())
+          .addColumn('failed_24h', 'integer', (c) => c.notNull())
+          .addColumn('delivered_7d', 'integer', (c) => c.notNull())
+          .addColumn('failed_7d', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('delivery_rollup_totals_pkey', ['account_id', 'callback_id'])
+          .execute();
+      },
+    },
   };
 }

@@ -26,6 +26,38 @@ export interface Database {
   sources: SourcesTable;
   inbound_requests: InboundRequestsTable;
   sessions: SessionsTable;
+  delivery_rollups: DeliveryRollupsTable;
+  delivery_rollup_totals: DeliveryRollupTotalsTable;
+}
+
+/**
+ * Per account, callback and closed hour (migration 0015, written by src/rollups.ts): deliveries that
+ * finished delivered / failed in the hour (by completed_at), and the latency of delivery attempts
+ * started in it: count, sum, maximum and a histogram over LATENCY_BOUNDS_MS (JSON array of counts).
+ */
+export interface DeliveryRollupsTable {
+  account_id: string;
+  hour_start: number;
+  callback_id: string;
+  delivered: number;
+  failed: number;
+  latency_count: number;
+  latency_sum_ms: number;
+  latency_max_ms: number | null;
+  latency_histogram: string;
+}
+
+/**
+ * Per account and callback (migration 0015): the sums of its rolled-up hours in the 23 (recent) and
+ * 167 hours before the rollups' totals mark (src/store/rollups.ts rebuildRollupTotals).
+ */
+export interface DeliveryRollupTotalsTable {
+  account_id: string;
+  callback_id: string;
+  delivered_24h: number;
+  failed_24h: number;
+  delivered_7d: number;
+  failed_7d: number;
 }
 
 /** A source of inbound callbacks: a vendor posting to /inbound/{token} (migration 0013). */

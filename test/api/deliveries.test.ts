@@ -196,6 +196,12 @@ for (const backend of BACKENDS) {
       expect(ids(await list(`created_after=${q}`)).sort()).toEqual(late.map((d) => d.id).sort());
       expect(ids(await list(`created_before=${q}`)).sort()).toEqual(early.map((d) => d.id).sort());
       expect((await list(`created_after=${q}&state=failed`)).body.total).toBe(1);
+      // The event type with a time range: read through the type's events in that range.
+      expect(ids(await list(`event_type=email.open&created_after=${q}`)).sort()).toEqual(late.map((d) => d.id).sort());
+      expect((await list(`event_type=email.open&created_after=${q}`)).body.total).toBe(2);
+      expect(ids(await list(`event_type=email.open&created_before=${q}`)).sort()).toEqual(early.filter((d) => d.event_id === e2).map((d) => d.id).sort());
+      expect((await list(`event_type=sms.sent&created_after=${q}`)).body).toMatchObject({ data: [], total: 0 });
+      expect((await list(`event_type=email.open&created_after=${q}&callback_id=${bad.id}&state=failed`)).body.total).toBe(1);
 
       expectError(await list('state=lost'), 422, 'invalid', 'querystring.state');
       expectError(await list('limit=0'), 422, 'invalid', 'querystring.limit');

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { notFound } from '../../errors.js';
 import { findCallback } from '../../store/callbacks.js';
+import { rollupsThrough } from '../../store/rollups.js';
 import { accountActivity, accountQueue, callbackStats, callbackTitles } from '../../store/stats.js';
 import type { AppDeps } from '../app.js';
 import { ErrorBody, isoTime } from './common.js';
@@ -55,7 +56,9 @@ export function statsRoutes(deps: AppDeps): FastifyPluginAsync {
           operationId: 'getCallbackStats',
           summary: "A callback's deliveries over time: delivered, failed, success rate and latency per bucket",
           description:
-            'The window is whole buckets (1 h for 24h, 6 h for 7d) ending with the current one. Delivered and failed count finished deliveries by completion time; latency is over delivery attempts by start time (nearest-rank percentiles); pending and held are what the callback owes now.',
+            'The window is whole buckets (1 h for 24h, 6 h for 7d) ending with the current one. Delivered and failed count finished deliveries by completion time; latency is over delivery attempts by start time; pending and held are what the callback owes now. ' +
+            'Closed hours are read from hourly rollups (written a few minutes after each hour ends), the rest is aggregated live. latency_p50_ms and latency_p95_ms are nearest-rank percentiles: exact over the hours not rolled up yet; over rolled-up hours each attempt counts as the upper bound of its latency bucket (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms, above: the hour\'s maximum), capped at that hour\'s maximum, so they may be up to one bucket high. ' +
+            'Counts are of what finished in each hour as recorded when the hour was rolled up: a failed delivery retried later still counts as failed in the hour it failed.',
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false }),
           querystring: Type.Object({ window: Type.Union([Type.Literal('24h'), Type.Literal('7d')], { default: '24h' }) }, { additionalProperties: false }),
           response: { 200: CallbackStatsOut, 404: ErrorBody, 422: ErrorBody },
@@ -66,7 +69,7 @@ export function statsRoutes(deps: AppDeps): FastifyPluginAsync {
         if (!(await findCallback(db, accountId, req.params.id))) throw notFound(`callback ${req.params.id}`);
         const w = WINDOWS[req.query.window];
         const to = Math.floor(deps.clock.now() / w.bucketMs) * w.bucketMs + w.bucketMs;
-        const s = await callbackStats(db, accountId, req.params.id, to - w.ms, to, w.bucketMs);
+        const s = await callbackStats(db, accountId, req.params.id, to - w.ms, to, w.bucketMs, await rollupsThrough(db));
         return {
           callback_id: req.params.id,
           window: req.query.window,
@@ -99,7 +102,8 @@ export function statsRoutes(deps: AppDeps): FastifyPluginAsync {
           operationId: 'getAccountStats',
           summary: "The account's queue now, its last 24 hours, and its 100 busiest callbacks",
           description:
-            'queue: owed deliveries (pending, of which due_now and in_flight; oldest_due_age_seconds of the oldest due one) and held ones. callbacks: the 100 with the most deliveries finished in 7 days plus pending, busiest first (deleted callbacks left out).',
+            'queue: owed deliveries (pending, of which due_now and in_flight; oldest_due_age_seconds of the oldest due one) and held ones, counted live. callbacks: the 100 with the most deliveries finished in 7 days plus pending, busiest first (deleted callbacks left out). ' +
+            '24 h is the current hour and the 23 whole hours before it, 7 days the current hour and the 167 before it; closed hours are read from hourly rollups (written a few minutes after each hour ends), the rest is aggregated live.',
           response: { 200: AccountStatsOut },
         },
       },
@@ -107,7 +111,9 @@ export function statsRoutes(deps: AppDeps): FastifyPluginAsync {
         const accountId = req.principal.accountId;
         const now = deps.clock.now();
         const q = await accountQueue(db, accountId, now);
-        const activity = await accountActivity(db, accountId, now - DAY, now - 7 * DAY);
+        // Whole hours: the current one and the 23 (167) before it, as the 24h callback statistics.
+        const hour = Math.floor(now / HOUR) * HOUR;
+        const activity = await accountActivity(db, accountId, hour - DAY + HOUR, hour - 7 * DAY + HOUR, now, await rollupsThrough(db), q.perCallback);
         const busy = (a: (typeof activity)[number]) => a.delivered7d + a.failed7d + a.pending;
         activity.sort((a, b) => busy(b) - busy(a) || (a.callbackId < b.callbackId ? -1 : 1));
         const top = activity.slice(0, 150);
