@@ -622,7 +622,7 @@ export interface paths {
         };
         /**
          * A callback's deliveries over time: delivered, failed, success rate and latency per bucket
-         * @description The window is whole buckets (1 h for 24h, 6 h for 7d) ending with the current one. Delivered and failed count finished deliveries by completion time; latency is over delivery attempts by start time (nearest-rank percentiles); pending and held are what the callback owes now.
+         * @description The window is whole buckets (1 h for 24h, 6 h for 7d) ending with the current one. Delivered and failed count finished deliveries by completion time; latency is over delivery attempts by start time; pending and held are what the callback owes now. Closed hours are read from hourly rollups (written a few minutes after each hour ends), the rest is aggregated live. latency_p50_ms and latency_p95_ms are nearest-rank percentiles: exact over the hours not rolled up yet; over rolled-up hours each attempt counts as the upper bound of its latency bucket (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms, above: the hour's maximum), capped at that hour's maximum, so they may be up to one bucket high. Counts are of what finished in each hour as recorded when the hour was rolled up: a failed delivery retried later still counts as failed in the hour it failed.
          */
         get: operations["getCallbackStats"];
         put?: never;
@@ -642,7 +642,7 @@ export interface paths {
         };
         /**
          * The account's queue now, its last 24 hours, and its 100 busiest callbacks
-         * @description queue: owed deliveries (pending, of which due_now and in_flight; oldest_due_age_seconds of the oldest due one) and held ones. callbacks: the 100 with the most deliveries finished in 7 days plus pending, busiest first (deleted callbacks left out).
+         * @description queue: owed deliveries (pending, of which due_now and in_flight; oldest_due_age_seconds of the oldest due one) and held ones, counted live. callbacks: the 100 with the most deliveries finished in 7 days plus pending, busiest first (deleted callbacks left out). 24 h is the current hour and the 23 whole hours before it, 7 days the current hour and the 167 before it; closed hours are read from hourly rollups (written a few minutes after each hour ends), the rest is aggregated live.
          */
         get: operations["getAccountStats"];
         put?: never;
