@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FieldSpec } from '../formats/module.js';
+import { wallClock } from '../formats/fields.js';
 
 /**
  * One inbound format: how a vendor's callbacks coming in at `/inbound/{token}` are verified, answered
@@ -112,18 +113,8 @@ export function fromWallClock(y: number, mo: number, d: number, h: number, mi: n
   const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
   if (timeZone === 'UTC') return asUtc;
   const offsetAt = (ms: number) => {
-    const parts = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    }).formatToParts(new Date(ms));
-    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - ms;
+    const w = wallClock(ms, timeZone);
+    return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - ms;
   };
   // Twice: the offset at the first guess may differ from the one at the answer (a DST change between).
   let ms = asUtc - offsetAt(asUtc);
