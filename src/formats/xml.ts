@@ -1,4 +1,7 @@
-import { XMLValidator } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+/** Top-level nodes in document order: to count the root elements XMLValidator lets through (`<a/><b/>`). */
+const topLevel = new XMLParser({ preserveOrder: true, commentPropName: '#comment' });
 
 const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '\r': '&#13;', '\n': '&#10;', '\t': '&#9;' };
@@ -23,7 +26,13 @@ export function escapeMarkup(s: string): string {
  */
 export function xmlProblem(s: string): string | null {
   const result = XMLValidator.validate(s);
-  if (result === true) return null;
+  if (result === true) {
+    const roots = (topLevel.parse(s) as Record<string, unknown>[]).filter((node) => {
+      const name = Object.keys(node).find((k) => k !== ':@');
+      return name !== undefined && !name.startsWith('?') && name !== '#comment' && name !== '#text';
+    }).length;
+    return roots === 1 ? null : `a document has one root element, this one ${roots} (line 1)`;
+  }
   const { msg, line, col } = result.err;
   return `${msg} (line ${line}${col !== undefined ? `, column ${col}` : ''})`;
 }

@@ -28,6 +28,9 @@ describe('xmlProblem (well-formedness of rendered XML bodies)', () => {
     expect(xmlProblem('<a>\n<b>')).toMatch(/\(line 1, column 1\)$/);
     expect(xmlProblem('text<a/>')).toMatch(/\(line 1, column 1\)$/);
     expect(xmlProblem('<a></a><b></b>')).toMatch(/root/);
+    // XMLValidator lets self-closing roots through; counted after it.
+    expect(xmlProblem('<a/><b/>')).toBe('a document has one root element, this one 2 (line 1)');
+    expect(xmlProblem('<!-- c --><a/><!-- d -->')).toBeNull();
     expect(xmlProblem('')).toMatch(/\(line 1\)$/);
   });
 
