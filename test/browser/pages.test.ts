@@ -338,7 +338,7 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     await d.screenshot('notices');
   });
 
-  it('every control on these pages has a label and is reached by Tab, in order', async () => {
+  it('every control on these pages (and the callbacks list and form) has a label and is reached by Tab, in order', async () => {
     const { page } = d;
     await d.signIn();
     // Callback links show the id until the title arrives: wait for the titles, so names hold still.
@@ -358,12 +358,22 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
         await titled();
       }],
       ['/#/settings', () => page.getByRole('table', { name: 'API users' }).waitFor()],
+      ['/#/callbacks', () => page.getByRole('table', { name: 'Callbacks' }).waitFor()],
+      // Its "Timeout, retries, api user" section stays closed here: what it hides is not a Tab stop.
+      ['/#/callbacks/new', () => page.getByLabel('Title').waitFor()],
+      ['/#/callbacks/new?format=template', async () => {
+        await page.getByLabel('Format').selectOption('template');
+        await page.getByLabel('Body type').waitFor();
+        // Open, its section's fields are Tab stops too.
+        await page.getByText('Timeout, retries, api user').click();
+        await page.getByLabel('Retry schedule').waitFor();
+      }],
     ];
     for (const [path, ready] of pages) {
       await page.goto(path);
       await ready();
       const controls = await page.evaluate(`[...document.querySelectorAll('main input, main select, main textarea, main button, main a[href], main summary')]
-        .filter((el) => !el.disabled && el.offsetParent !== null)
+        .filter((el) => !el.disabled && el.offsetParent !== null && el.checkVisibility())
         .map((el) => ({
           tag: el.tagName.toLowerCase(),
           name: (el.getAttribute('aria-label') || [...(el.labels ?? [])].map((l) => l.textContent).join(' ') || (['button', 'a', 'summary'].includes(el.tagName.toLowerCase()) ? el.textContent : '') || '').trim(),
