@@ -6,6 +6,7 @@
 import type { ComponentChildren, Ref } from 'preact';
 import { useId } from 'preact/hooks';
 import type { ApiFailure } from '../api/client';
+import { fromLocalInput, toLocalInput } from '../lib/format';
 
 interface Common {
   label: string;
@@ -165,5 +166,30 @@ export function ErrorNotice({ error, children }: { error: ApiFailure | string | 
       {typeof error === 'string' ? error : error.message}
       {children}
     </div>
+  );
+}
+
+/**
+ * The "Created from / until (UTC)" pair of a list's filters, kept in the query as ISO times
+ * (`created_after`, `created_before`); `onFilter` gets the one that changed ('' when cleared).
+ */
+export function CreatedRange({ after, before, onFilter }: { after: string; before: string; onFilter: (patch: { created_after?: string; created_before?: string }) => void }) {
+  return (
+    <>
+      <TextField
+        label="Created from (UTC)"
+        type="datetime-local"
+        name="created_after"
+        value={after && toLocalInput(after)}
+        onValue={(v) => onFilter({ created_after: fromLocalInput(v) ?? '' })}
+      />
+      <TextField
+        label="Created until (UTC)"
+        type="datetime-local"
+        name="created_before"
+        value={before && toLocalInput(before)}
+        onValue={(v) => onFilter({ created_before: fromLocalInput(v) ?? '' })}
+      />
+    </>
   );
 }

@@ -7,11 +7,11 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type ApiFailure } from '../api/client';
 import { untyped, type Delivery, type DeliveryPage } from '../api/shapes';
-import { CheckboxField, ErrorNotice, SelectField, TextField } from '../components/form';
+import { CreatedRange, CheckboxField, ErrorNotice, SelectField, TextField } from '../components/form';
 import { DataTable, Pager } from '../components/table';
 import { Badge, ConfirmButton, Loading, PageHeader } from '../components/ui';
 import { useEventTypes } from '../lib/catalogue';
-import { ago, dateTime, fromLocalInput, toLocalInput } from '../lib/format';
+import { ago, dateTime } from '../lib/format';
 import { usePoll } from '../lib/use-poll';
 import { useCallbackTitles } from '../lib/callback-titles';
 import { CallbackLink } from '../components/callback-link';
@@ -114,20 +114,7 @@ export function Deliveries({ query }: PageProps) {
           options={[{ value: '', label: 'Any' }, ...(types.data ?? []).map((t) => t.name)]}
         />
         <TextField label="Callback id" type="search" name="callback_id" value={f.callback_id} onValue={(callback_id) => setFilter({ callback_id: callback_id.trim() })} placeholder="cb_…" />
-        <TextField
-          label="Created from (UTC)"
-          type="datetime-local"
-          name="created_after"
-          value={f.created_after && toLocalInput(f.created_after)}
-          onValue={(v) => setFilter({ created_after: fromLocalInput(v) ?? '' })}
-        />
-        <TextField
-          label="Created until (UTC)"
-          type="datetime-local"
-          name="created_before"
-          value={f.created_before && toLocalInput(f.created_before)}
-          onValue={(v) => setFilter({ created_before: fromLocalInput(v) ?? '' })}
-        />
+        <CreatedRange after={f.created_after} before={f.created_before} onFilter={setFilter} />
         <CheckboxField label="Live refresh" help={`Every ${LIVE_SECONDS} s while this page is visible`} checked={live} onValue={(on) => setFilter({ live: on ? undefined : 'off' })} />
       </form>
       <ErrorNotice error={list.error ?? failure} />

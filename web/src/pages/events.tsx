@@ -5,11 +5,11 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiFailure, type paths } from '../api/client';
-import { ErrorNotice, SelectField, TextField, errorFor } from '../components/form';
+import { CreatedRange, ErrorNotice, SelectField, TextField, errorFor } from '../components/form';
 import { DataTable, Pager } from '../components/table';
 import { Badge, Loading, PageHeader } from '../components/ui';
 import { useEventTypes, type EventType } from '../lib/catalogue';
-import { ago, dateTime, fromLocalInput, toLocalInput } from '../lib/format';
+import { ago, dateTime } from '../lib/format';
 import { asFailure, useLoad } from '../lib/use-load';
 import { usePoll } from '../lib/use-poll';
 import { LIVE_SECONDS } from './deliveries';
@@ -58,20 +58,7 @@ export function Events({ query }: PageProps) {
           <form class="card filters" role="search" aria-label="Search events" onSubmit={(e) => e.preventDefault()}>
             <SelectField label="Type" name="type" value={f.type} onValue={(type) => setFilter({ type })} options={[{ value: '', label: 'Any' }, ...(types.data ?? []).map((t) => t.name)]} />
             <TextField label="Resource id" type="search" name="resource_id" value={f.resource_id} onValue={(resource_id) => setFilter({ resource_id: resource_id.trim() })} />
-            <TextField
-              label="Created from (UTC)"
-              type="datetime-local"
-              name="created_after"
-              value={f.created_after && toLocalInput(f.created_after)}
-              onValue={(v) => setFilter({ created_after: fromLocalInput(v) ?? '' })}
-            />
-            <TextField
-              label="Created until (UTC)"
-              type="datetime-local"
-              name="created_before"
-              value={f.created_before && toLocalInput(f.created_before)}
-              onValue={(v) => setFilter({ created_before: fromLocalInput(v) ?? '' })}
-            />
+            <CreatedRange after={f.created_after} before={f.created_before} onFilter={setFilter} />
           </form>
           <ErrorNotice error={list.error} />
           {!list.data ? (

@@ -4,11 +4,11 @@
  */
 import { useState } from 'preact/hooks';
 import { api, ok } from '../../api/client';
-import { ErrorNotice, SelectField, TextField } from '../../components/form';
+import { CreatedRange, ErrorNotice, SelectField, TextField } from '../../components/form';
 import { DataTable, Pager } from '../../components/table';
 import { Badge, Loading, PageHeader } from '../../components/ui';
 import { useFormats } from '../../lib/catalogue';
-import { dateTime, fromLocalInput, toLocalInput } from '../../lib/format';
+import { dateTime } from '../../lib/format';
 import { asFailure, useLoad } from '../../lib/use-load';
 import type { ApiFailure } from '../../api/client';
 import { href, navigate } from '../../router';
@@ -98,20 +98,7 @@ export function CallbackList({ query }: PageProps) {
             { value: 'false', label: 'Disabled' },
           ]}
         />
-        <TextField
-          label="Created from (UTC)"
-          type="datetime-local"
-          name="created_after"
-          value={f.created_after && toLocalInput(f.created_after)}
-          onValue={(v) => setFilter({ created_after: fromLocalInput(v) ?? '' })}
-        />
-        <TextField
-          label="Created until (UTC)"
-          type="datetime-local"
-          name="created_before"
-          value={f.created_before && toLocalInput(f.created_before)}
-          onValue={(v) => setFilter({ created_before: fromLocalInput(v) ?? '' })}
-        />
+        <CreatedRange after={f.created_after} before={f.created_before} onFilter={setFilter} />
       </form>
       <ErrorNotice error={list.error ?? rowError} />
       {!list.data ? (
