@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import type { DeliveryRollupsTable } from './schema.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -189,16 +190,7 @@ export interface RolledUpHour {
   histogram: number[];
 }
 
-const toHour = (r: {
-  hour_start: number;
-  callback_id: string;
-  delivered: number;
-  failed: number;
-  latency_count: number;
-  latency_sum_ms: number;
-  latency_max_ms: number | null;
-  latency_histogram: string;
-}): RolledUpHour => ({
+const toHour = (r: Omit<DeliveryRollupsTable, 'account_id'>): RolledUpHour => ({
   hourStart: Number(r.hour_start),
   callbackId: r.callback_id,
   delivered: Number(r.delivered),
