@@ -40,6 +40,11 @@ describe.skipIf(!hasChromium)('dashboard pages in Chromium', () => {
     await form.getByLabel('Data (JSON)').fill('{"message_id": "msg-live-1", "to": "+15550100", "status": "delivered"}');
     await form.getByRole('button', { name: 'Send event' }).click();
     await form.getByText('Event sent:').waitFor();
+    // The event sent is of the type picked (the form once reset it to the first type when its default
+    // was filled in after the pick, on a busy machine: the receiver then got nothing).
+    const eventId = await form.getByRole('status').getByRole('link').textContent();
+    const sentEvent = await d.t.api('GET', `/v1/events/${eventId}`);
+    expect(sentEvent.body, JSON.stringify(sentEvent.body)).toMatchObject({ type: 'sms.delivered', resource_id: 'msg-live-1' });
     // A ceiling for a machine busy with the whole suite (this file may run while every other worker
     // is still collecting); should it pass, say what became of the delivery.
     await receiver.waitForCount(1, 60_000).catch(async (err: unknown) => {

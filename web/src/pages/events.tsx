@@ -3,7 +3,7 @@
  * (GET /v1/events, filters in the query string), each with its deliveries counted by state; and a
  * form that sends a test event (POST /v1/events) of a type from the catalogue with JSON data.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { api, ok, type ApiFailure, type paths } from '../api/client';
 import { CreatedRange, ErrorNotice, SelectField, TextField, errorFor } from '../components/form';
 import { DataTable, Pager } from '../components/table';
@@ -121,21 +121,23 @@ function sampleData(t: EventType | undefined): string {
   return JSON.stringify(data, null, 2);
 }
 
+/**
+ * The type defaults to the catalogue's first and the data to a sample of the chosen type, derived at
+ * render from what the user picked (never filled in later by an effect, which could overwrite a choice
+ * made between the options' arrival and the effect).
+ */
 function SendEvent({ types, onSent }: { types: EventType[]; onSent: () => void }) {
-  const [type, setType] = useState('');
-  const [data, setData] = useState('');
+  const [picked, setPicked] = useState<string>();
+  const [edited, setEdited] = useState<string>();
   const [resourceId, setResourceId] = useState('');
   const [jsonError, setJsonError] = useState<string>();
   const [failure, setFailure] = useState<ApiFailure>();
   const [sent, setSent] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const type = picked ?? types[0]?.name ?? '';
   const chosen = types.find((t) => t.name === type);
-  useEffect(() => {
-    if (!type && types[0]) {
-      setType(types[0].name);
-      setData(sampleData(types[0]));
-    }
-  }, [types]);
+  const sample = useMemo(() => sampleData(chosen), [chosen]);
+  const data = edited ?? sample;
 
   const send = async (e: Event) => {
     e.preventDefault();
@@ -175,8 +177,8 @@ function SendEvent({ types, onSent }: { types: EventType[]; onSent: () => void }
         name="type"
         value={type}
         onValue={(t) => {
-          setType(t);
-          setData(sampleData(types.find((x) => x.name === t)));
+          setPicked(t);
+          setEdited(undefined);
           setJsonError(undefined);
         }}
         options={types.map((t) => ({ value: t.name, label: `${t.name} (${t.code})` }))}
@@ -191,7 +193,7 @@ function SendEvent({ types, onSent }: { types: EventType[]; onSent: () => void }
         rows={8}
         value={data}
         onValue={(v) => {
-          setData(v);
+          setEdited(v);
           setJsonError(undefined);
         }}
         help={chosen ? `Variables of ${chosen.name}: ${chosen.variables.join(', ')}` : undefined}

@@ -4,7 +4,7 @@
  * whom, the next period and the last runs (GET/PUT /v1/reports/settings); and the account's api
  * users: list, create (the key shown once), rotate a key, revoke (/v1/api-users).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ok, type ApiFailure, type paths } from '../api/client';
 import { ErrorNotice, SelectField, TextField, errorFor } from '../components/form';
 import { DataTable, Pager } from '../components/table';
@@ -34,24 +34,45 @@ export function Settings(_: PageProps) {
 /** "a@x, b@y" ↔ ["a@x", "b@y"] (commas, spaces or new lines between). */
 const splitList = (v: string) => v.split(/[\s,;]+/).filter(Boolean);
 
+/**
+ * A card whose form starts from loaded data: until the data is there, its title, the load's error or
+ * "Loading". The form itself mounts with the data and starts its fields from it (useState
+ * initialisers), so nothing fills them in later over what the user has begun to type.
+ */
+function LoadingCard({ id, title, error, loading, what }: { id: string; title: string; error: ApiFailure | undefined; loading: boolean; what: string }) {
+  return (
+    <section class="card" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <ErrorNotice error={error} />
+      {loading && <Loading what={what} />}
+    </section>
+  );
+}
+
+const targetRows = (a: Account): TargetRow[] => a.targets.map((t) => ({ channel: t.channel, address: t.address }));
+const retentionText = (a: Account) => (a.retention_days === null ? '' : String(a.retention_days));
+
 function AccountCard() {
   const account = useLoad(() => ok(api.GET('/v1/account')), []);
-  const [email, setEmail] = useState('');
-  const [targets, setTargets] = useState<TargetRow[]>([]);
+  if (!account.data) return <LoadingCard id="account-title" title="Account and notices" error={account.error} loading={account.loading} what="the account" />;
+  return <AccountForm account={account.data} reload={account.reload} loadError={account.error} />;
+}
+
+function AccountForm({ account, reload, loadError }: { account: Account; reload: () => Promise<unknown>; loadError: ApiFailure | undefined }) {
+  const [email, setEmail] = useState(account.admin_email ?? '');
+  const [targets, setTargets] = useState(() => targetRows(account));
   const [token, setToken] = useState('');
-  const [retention, setRetention] = useState('');
+  const [retention, setRetention] = useState(retentionText(account));
   const [failure, setFailure] = useState<ApiFailure>();
   const [saved, setSaved] = useState<Account>();
   const [busy, setBusy] = useState(false);
+  /** After a save: the fields show what the relay stored. */
   const fill = (a: Account) => {
     setEmail(a.admin_email ?? '');
-    setTargets(a.targets.map((t) => ({ channel: t.channel, address: t.address })));
-    setRetention(a.retention_days === null ? '' : String(a.retention_days));
+    setTargets(targetRows(a));
+    setRetention(retentionText(a));
     setToken('');
   };
-  useEffect(() => {
-    if (account.data) fill(account.data);
-  }, [account.data]);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -82,20 +103,17 @@ function AccountCard() {
     try {
       const a = await ok(api.PATCH('/v1/account', { body: { telegram_bot_token: null } }));
       setSaved(a);
-      await account.reload();
+      await reload();
     } catch (err) {
       setFailure(asFailure(err));
     }
   };
-  const a = saved ?? account.data;
+  const a = saved ?? account;
 
   return (
     <form class="card" aria-labelledby="account-title" onSubmit={save} noValidate>
       <h2 id="account-title">Account and notices</h2>
-      <ErrorNotice error={account.error ?? failure} />
-      {!a ? (
-        account.loading && <Loading what="the account" />
-      ) : (
+      <ErrorNotice error={loadError ?? failure} />
         <>
           <p class="help">
             Account <span class="mono">{a.id}</span> ({a.name}). Callback failures, alerts and reports go to these targets unless a callback or rule names its own.
@@ -144,7 +162,6 @@ function AccountCard() {
           )}
           <FreshSecrets targets={saved?.targets} />
         </>
-      )}
     </form>
   );
 }
@@ -158,17 +175,16 @@ const FREQUENCIES: { value: Frequency; label: string }[] = [
 
 function ReportsCard() {
   const reports = useLoad(() => ok(api.GET('/v1/reports/settings')), []);
-  const [frequency, setFrequency] = useState<Frequency>('off');
-  const [emails, setEmails] = useState('');
+  if (!reports.data) return <LoadingCard id="reports-title" title="Callback reports" error={reports.error} loading={reports.loading} what="the report settings" />;
+  return <ReportsForm reports={reports.data} loadError={reports.error} />;
+}
+
+function ReportsForm({ reports, loadError }: { reports: Reports; loadError: ApiFailure | undefined }) {
+  const [frequency, setFrequency] = useState(reports.frequency as Frequency);
+  const [emails, setEmails] = useState(reports.emails.join(', '));
   const [failure, setFailure] = useState<ApiFailure>();
   const [saved, setSaved] = useState<Reports>();
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    if (reports.data) {
-      setFrequency(reports.data.frequency as Frequency);
-      setEmails(reports.data.emails.join(', '));
-    }
-  }, [reports.data]);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -185,16 +201,13 @@ function ReportsCard() {
       setBusy(false);
     }
   };
-  const r = saved ?? reports.data;
+  const r = saved ?? reports;
 
   return (
     <form class="card" aria-labelledby="reports-title" onSubmit={save} noValidate>
       <h2 id="reports-title">Callback reports</h2>
       <p class="help">An e-mail per period with the callbacks delivered and failed in it.</p>
-      <ErrorNotice error={reports.error ?? (failure && !failure.field ? failure : undefined)} />
-      {!r ? (
-        reports.loading && <Loading what="the report settings" />
-      ) : (
+      <ErrorNotice error={loadError ?? (failure && !failure.field ? failure : undefined)} />
         <>
           <div class="form-grid">
             <SelectField label="Report frequency" name="frequency" value={frequency} onValue={(v) => setFrequency(v as Frequency)} options={FREQUENCIES} error={errorFor(failure, 'frequency')} />
@@ -235,7 +248,6 @@ function ReportsCard() {
             ]}
           />
         </>
-      )}
     </form>
   );
 }
