@@ -152,7 +152,7 @@ export class InboundMapper {
         ...(e.custom_args !== undefined ? { custom_args: e.custom_args } : {}),
       }));
       try {
-        const ids = inputs.length === 0 ? [] : await ingestor.ingest({ accountId: source.account_id, apiUser: null }, inputs, undefined, true);
+        const ids = inputs.length === 0 ? [] : await ingestor.ingest({ accountId: source.account_id, apiUser: null }, inputs, { batch: true, relaxed: true });
         outcome = { state: 'mapped', eventIds: ids, error: null };
       } catch (err) {
         // Refused events (invalid, a key reused with other content) are this request's to fix; a

@@ -76,8 +76,25 @@ export interface HandOff {
   adopt(jobs: readonly { claim: ClaimedDelivery; event: EventRow }[]): void;
 }
 
+/** How an ingest call is made. */
+export interface IngestOptions {
+  /** The Idempotency-Key header of a single event. */
+  idempotencyKey?: string;
+  /** Errors name the event (`events[3].type`), even in a batch of one; default: more than one input. */
+  batch?: boolean;
+  /**
+   * Committed without waiting for the disk (SQLite synchronous=NORMAL, PostgreSQL
+   * synchronous_commit=off; Store.relaxed): for events the caller can make again from something
+   * already durable — the inbound gateway's mapping of a stored request, whose mark is written after
+   * them, so a crash of the machine that loses them loses the mark too and the request is mapped
+   * again. A group holding any other call's events is committed durably.
+   */
+  relaxed?: boolean;
+}
+
 interface Pending {
   principal: Principal;
+  relaxed: boolean;
   events: Prepared[];
   resolve: (ids: string[]) => void;
   reject: (err: unknown) => void;
@@ -129,7 +146,8 @@ export class Ingestor {
    * key was seen within 24 h resolves to the original id and stores nothing, if it is the same request;
    * with another request it is refused (409 conflict), and so is the whole request it came in.
    */
-  async ingest(principal: Principal, inputs: EventInput[], idempotencyKey?: string, batch = inputs.length > 1): Promise<string[]> {
+  async ingest(principal: Principal, inputs: EventInput[], opts: IngestOptions = {}): Promise<string[]> {
+    const { idempotencyKey, batch = inputs.length > 1, relaxed = false } = opts;
     // Routing reads the registry: first catch it up with callbacks other processes changed.
     await this.deps.registry.current().catch((err: unknown) => {
       throw toStorageError(err);
@@ -137,7 +155,7 @@ export class Ingestor {
     // In a batch (even of one) errors name the event: `events[3].type`.
     const events = inputs.map((input, i) => this.prepare(principal, input, batch ? `events[${i}]` : '', idempotencyKey));
     return new Promise<string[]>((resolve, reject) => {
-      this.queue.push({ principal, events, resolve, reject });
+      this.queue.push({ principal, relaxed, events, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.drain());
@@ -311,7 +329,8 @@ export class Ingestor {
     // Without idempotency keys to look up, the rows are all the group writes: where they go in as one
     // statement (PostgreSQL), that statement is the transaction, one round trip instead of four.
     const oneStatement = keysByAccount.size === 0 && insertRowSetsIsAtomic(store.caps);
-    const results = await (oneStatement ? writeRows(store.db) : store.db.transaction().execute(writeRows)).catch((err: unknown) => {
+    const commit = oneStatement ? writeRows(store.db) : group.every((p) => p.relaxed) ? store.relaxed(writeRows) : store.db.transaction().execute(writeRows);
+    const results = await commit.catch((err: unknown) => {
       for (const [callbackId, n] of granted) handOff?.release(callbackId, n);
       throw err;
     });

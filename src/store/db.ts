@@ -38,7 +38,8 @@ export interface Store {
   /**
    * Runs `fn` in a transaction whose commit does not wait for the disk: the queue's own bookkeeping
    * (claims, attempt records, leases), where losing the last moments to a power cut only means a
-   * delivery is sent again — at-least-once allows that. Acknowledged events never use it.
+   * delivery is sent again — at-least-once allows that; and writes that can be made again from
+   * something already durable (IngestOptions.relaxed). Acknowledged events never use it.
    */
   relaxed<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
   /** The PostgreSQL schema the tables live in; undefined on SQLite. */

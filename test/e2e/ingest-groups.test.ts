@@ -74,5 +74,42 @@ for (const backend of BACKENDS) {
       expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
       expect(await t.relay.store.db.selectFrom('events').select('id').execute()).toHaveLength(1);
     });
+
+    it("commits a group without waiting for the disk (Store.relaxed) only when each of its calls asked for it, as the inbound gateway's mapping does", async ({ expect }) => {
+      const db = await backend.create();
+      drops.push(db.drop);
+      // api alone: no worker or scheduler of this relay uses Store.relaxed meanwhile.
+      const t = await startTestRelay(db.url, { roles: ['api'] });
+      relays.push(t);
+      await createCallback(t, { title: 'relaxed', url: 'http://127.0.0.1:9/relaxed', events: ['sms.delivered'] });
+      const account = await t.api('GET', '/v1/account');
+      const principal = { accountId: account.body.id as string, apiUser: null };
+      const store = t.relay.store;
+      const relaxed = store.relaxed.bind(store);
+      let relaxedCommits = 0;
+      store.relaxed = (fn) => {
+        relaxedCommits++;
+        return relaxed(fn);
+      };
+      const ingestor = t.relay.ingestor;
+      const writer = ingestor as unknown as { write: (group: unknown[]) => Promise<string[][]> };
+      const write = writer.write.bind(ingestor);
+      const groups: number[] = [];
+      writer.write = (group) => (groups.push(group.length), write(group));
+      const event = (key: string) => [{ type: 'sms.delivered', data: { key }, id: key }];
+
+      await ingestor.ingest(principal, event('relaxed-alone'), { relaxed: true });
+      expect(relaxedCommits).toBe(1);
+      await ingestor.ingest(principal, event('durable-alone'));
+      expect(relaxedCommits).toBe(1);
+      // Sent together, they share a group: it commits durably, for the call that needs it.
+      await Promise.all([ingestor.ingest(principal, event('relaxed-mixed'), { relaxed: true }), ingestor.ingest(principal, event('durable-mixed'))]);
+      expect(groups).toEqual([1, 1, 2]);
+      expect(relaxedCommits).toBe(1);
+      // Each stored once, with its delivery.
+      const events = await store.db.selectFrom('events').select('idempotency_key').execute();
+      expect(events.map((e) => e.idempotency_key).sort()).toEqual(['durable-alone', 'durable-mixed', 'relaxed-alone', 'relaxed-mixed']);
+      expect(await store.db.selectFrom('deliveries').select('id').execute()).toHaveLength(4);
+    });
   });
 }

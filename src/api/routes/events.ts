@@ -64,7 +64,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const key = req.headers['idempotency-key'];
-        const [id] = await deps.ingestor.ingest(req.principal, [req.body], typeof key === 'string' ? key : undefined);
+        const [id] = await deps.ingestor.ingest(req.principal, [req.body], typeof key === 'string' ? { idempotencyKey: key } : {});
         deps.metrics.eventsIngested.inc();
         return reply.code(202).send({ id: id! });
       },
@@ -82,7 +82,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const ids = await deps.ingestor.ingest(req.principal, req.body.events, undefined, true);
+        const ids = await deps.ingestor.ingest(req.principal, req.body.events, { batch: true });
         deps.metrics.eventsIngested.inc(req.body.events.length);
         return reply.code(202).send({ ids });
       },
