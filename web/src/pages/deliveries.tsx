@@ -7,7 +7,7 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type ApiFailure } from '../api/client';
 import { untyped, type Delivery, type DeliveryPage } from '../api/shapes';
-import { CreatedRange, CheckboxField, ErrorNotice, SelectField, TextField } from '../components/form';
+import { CreatedRange, CheckboxField, ErrorNotice, SelectField } from '../components/form';
 import { DataTable, Pager } from '../components/table';
 import { Badge, ConfirmButton, Loading, PageHeader } from '../components/ui';
 import { useEventTypes } from '../lib/catalogue';
@@ -15,6 +15,7 @@ import { ago, dateTime } from '../lib/format';
 import { usePoll } from '../lib/use-poll';
 import { useCallbackTitles } from '../lib/callback-titles';
 import { CallbackLink } from '../components/callback-link';
+import { CallbackPicker } from '../components/callback-picker';
 import { asFailure, useLoad } from '../lib/use-load';
 import { href, navigate } from '../router';
 import type { PageProps } from '../routes';
@@ -113,7 +114,7 @@ export function Deliveries({ query }: PageProps) {
           onValue={(event_type) => setFilter({ event_type })}
           options={[{ value: '', label: 'Any' }, ...(types.data ?? []).map((t) => t.name)]}
         />
-        <TextField label="Callback id" type="search" name="callback_id" value={f.callback_id} onValue={(callback_id) => setFilter({ callback_id: callback_id.trim() })} placeholder="cb_…" />
+        <CallbackPicker value={f.callback_id} onValue={(callback_id) => setFilter({ callback_id })} />
         <CreatedRange after={f.created_after} before={f.created_before} onFilter={setFilter} />
         <CheckboxField label="Live refresh" help={`Every ${LIVE_SECONDS} s while this page is visible`} checked={live} onValue={(on) => setFilter({ live: on ? undefined : 'off' })} />
       </form>

@@ -4,13 +4,14 @@
  * newest first, in pages (GET /v1/notices).
  */
 import { api, ok, type paths } from '../api/client';
-import { ErrorNotice, SelectField, TextField } from '../components/form';
+import { ErrorNotice, SelectField } from '../components/form';
 import { DataTable, Pager } from '../components/table';
 import { Badge, Loading, PageHeader } from '../components/ui';
 import { dateTime } from '../lib/format';
 import { useLoad } from '../lib/use-load';
 import { useCallbackTitles } from '../lib/callback-titles';
 import { CallbackLink } from '../components/callback-link';
+import { CallbackPicker } from '../components/callback-picker';
 import { href, navigate } from '../router';
 import type { PageProps } from '../routes';
 
@@ -33,7 +34,7 @@ export function Notices({ query }: PageProps) {
       <PageHeader title="Notices" />
       <form class="card filters" role="search" aria-label="Filter notices" onSubmit={(e) => e.preventDefault()}>
         <SelectField label="Kind" name="kind" value={f.kind} onValue={(kind) => setFilter({ kind })} options={[{ value: '', label: 'Any' }, ...KINDS]} />
-        <TextField label="Callback id" type="search" name="callback_id" value={f.callback_id} onValue={(callback_id) => setFilter({ callback_id: callback_id.trim() })} placeholder="cb_…" />
+        <CallbackPicker value={f.callback_id} onValue={(callback_id) => setFilter({ callback_id })} />
       </form>
       <ErrorNotice error={list.error} />
       {!list.data ? (
