@@ -173,11 +173,22 @@ for (const backend of BACKENDS) {
       const t = await startTestRelay(await freshDb(), { retrySchedule: [0], circuitFailures: 0 });
       relays.push(t);
       const receiver = await newReceiver(500);
-      await createCallback(t, { title: 'self', url: receiver.url, events: ['sms.sent', 'delivery.failing', 'delivery.exhausted', 'delivery.recovered'] });
+      const cb = await createCallback(t, { title: 'self', url: receiver.url, events: ['sms.sent', 'delivery.failing', 'delivery.exhausted', 'delivery.recovered'] });
       await postEvent(t, { type: 'sms.sent', data: {} });
       await receiver.waitForCount(3);
-      await new Promise((r) => setTimeout(r, 1000));
-      await t.relay.notify.monitor.idle();
+      // Quiet: every delivery of the callback has ended (its outcome went to the monitor when it was
+      // recorded) and the monitor has nothing left to emit — an event about the operational
+      // deliveries' own failures would be a pending delivery by then.
+      const pending = async () => (await t.api('GET', `/v1/deliveries?callback_id=${cb.id}&state=pending`)).body.total as number;
+      await waitUntil(
+        async () => {
+          if ((await pending()) > 0) return false;
+          await t.relay.notify.monitor.idle();
+          return (await pending()) === 0;
+        },
+        { what: 'no pending delivery with the monitor idle' },
+      );
+      expect((await t.api('GET', `/v1/deliveries?callback_id=${cb.id}`)).body.total).toBe(3);
       // The business event, then delivery.failing and delivery.exhausted about it; their own failures emit nothing.
       expect(receiver.received.map((r) => (JSON.parse(r.body) as { type: string }).type).sort()).toEqual(['delivery.exhausted', 'delivery.failing', 'sms.sent']);
     });
