@@ -252,27 +252,30 @@ async function seedPostgres(databaseUrl: string, firstId: string): Promise<void>
   }
 }
 
-/** Whether the PostgreSQL schema already holds a seeded database (--keep). */
-async function schemaSeeded(schema: string): Promise<boolean> {
+/** A connection to $BENCH_PG_URL for `fn`, closed after it. */
+async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    const r = await client.query(`select count(*)::int as n from information_schema.tables where table_schema = $1 and table_name = 'deliveries'`, [schema]);
-    if (r.rows[0].n === 0) return false;
-    return (await client.query(`select exists (select 1 from ${schema}.deliveries) as e`)).rows[0].e as boolean;
+    return await fn(client);
   } finally {
     await client.end();
   }
 }
 
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
+/** Whether the PostgreSQL schema already holds a seeded database (--keep). */
+function schemaSeeded(schema: string): Promise<boolean> {
+  return withPg(async (client) => {
+    const r = await client.query(`select count(*)::int as n from information_schema.tables where table_schema = $1 and table_name = 'deliveries'`, [schema]);
+    if (r.rows[0].n === 0) return false;
+    return (await client.query(`select exists (select 1 from ${schema}.deliveries) as e`)).rows[0].e as boolean;
+  });
+}
+
+function dropSchema(schema: string): Promise<void> {
+  return withPg(async (client) => {
     await client.query(`drop schema if exists ${schema} cascade`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 function percentile(sorted: number[], p: number): number {
