@@ -18,7 +18,8 @@ interface Common {
   name?: string | undefined;
 }
 
-function Described({ id, help, error }: { id: string; help?: string | undefined; error?: string | undefined }) {
+/** A control's help line and, when the API refused it, its error (ids `<id>-help`, `<id>-error`). */
+export function Described({ id, help, error }: { id: string; help?: string | undefined; error?: string | undefined }) {
   return (
     <>
       {help && (
@@ -35,7 +36,8 @@ function Described({ id, help, error }: { id: string; help?: string | undefined;
   );
 }
 
-const describedBy = (id: string, help?: string, error?: string) => [help && `${id}-help`, error && `${id}-error`].filter(Boolean).join(' ') || undefined;
+/** The aria-describedby of a control with Described beside it. */
+export const describedBy = (id: string, help?: string, error?: string) => [help && `${id}-help`, error && `${id}-error`].filter(Boolean).join(' ') || undefined;
 
 export function TextField(
   props: Common & {

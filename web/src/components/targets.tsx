@@ -6,7 +6,7 @@
 import { useId, useState } from 'preact/hooks';
 import { api, ok, type ApiFailure } from '../api/client';
 import { asFailure } from '../lib/use-load';
-import { ErrorNotice } from './form';
+import { Described, ErrorNotice, describedBy } from './form';
 import { CopyButton } from './ui';
 
 /** `{channel, address}` as sent; `{id, channel, address, secret_set, secret?}` as answered. */
@@ -27,7 +27,7 @@ export function TargetsField({ label, rows, onRows, help, error }: { label: stri
   const id = useId();
   const set = (i: number, patch: Partial<TargetRow>) => onRows(rows.map((r, j) => (i === j ? { ...r, ...patch } : r)));
   return (
-    <fieldset class={`field kv${error ? ' has-error' : ''}`} data-field="targets" aria-describedby={[help && `${id}-help`, error && `${id}-error`].filter(Boolean).join(' ') || undefined}>
+    <fieldset class={`field kv${error ? ' has-error' : ''}`} data-field="targets" aria-describedby={describedBy(id, help, error)}>
       <legend>{label}</legend>
       {rows.length === 0 && <p class="help">No target.</p>}
       {rows.map((r, i) => (
@@ -51,16 +51,7 @@ export function TargetsField({ label, rows, onRows, help, error }: { label: stri
       <button type="button" class="secondary small" onClick={() => onRows([...rows, { channel: 'email', address: '' }])}>
         Add target
       </button>
-      {help && (
-        <p class="help" id={`${id}-help`}>
-          {help}
-        </p>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </p>
-      )}
+      <Described id={id} help={help} error={error} />
     </fieldset>
   );
 }
