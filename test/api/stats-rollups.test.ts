@@ -7,7 +7,7 @@ import { DeliveryRollups } from '../../src/rollups.js';
 import { RetentionPurger } from '../../src/retention.js';
 import { rebuildAllRollupTotals, rollUpHour, rollupsThrough } from '../../src/store/rollups.js';
 import type { DeliveryState } from '../../src/store/schema.js';
-import type { Tenant } from './support.js';
+import { insertDelivery, type Tenant } from './support.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -29,54 +29,8 @@ for (const backend of BACKENDS) {
     let seq = 0;
 
     /** A delivery in `state`, finished at `at` (final states), with one attempt of `durationMs` ending then. */
-    const put = async (who: Tenant, callbackId: string, state: DeliveryState, at: number, durationMs?: number) => {
-      seq += 1;
-      const done = state === 'delivered' || state === 'failed';
-      const row = await t.relay.store.db
-        .insertInto('deliveries')
-        .values({
-          account_id: who.accountId,
-          event_id: `evt_ru_${seq}`,
-          callback_id: callbackId,
-          state,
-          attempts: done ? 1 : 0,
-          next_attempt_at: at,
-          lease_owner: null,
-          lease_until: null,
-          ordering_key: null,
-          last_status: null,
-          last_error: null,
-          created_at: at - 1000,
-          updated_at: at,
-          completed_at: done ? at : null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      if (durationMs === undefined) return;
-      await t.relay.store.db
-        .insertInto('attempts')
-        .values({
-          delivery_id: row.id,
-          account_id: who.accountId,
-          callback_id: callbackId,
-          event_id: `evt_ru_${seq}`,
-          kind: 'delivery',
-          attempt: 1,
-          started_at: at - durationMs,
-          duration_ms: durationMs,
-          request_method: 'POST',
-          request_url: 'http://127.0.0.1:9/ru',
-          request_headers: '{}',
-          request_body: null,
-          response_status: state === 'delivered' ? 200 : 500,
-          response_headers: '{}',
-          response_body: '',
-          error_class: null,
-          error_message: null,
-          outcome: state === 'delivered' ? 'success' : 'retryable',
-        })
-        .execute();
-    };
+    const put = (who: Tenant, callbackId: string, state: DeliveryState, at: number, durationMs?: number) =>
+      insertDelivery(t.relay.store.db, who, { callbackId, eventId: `evt_ru_${++seq}`, state, at, durationMs, url: 'http://127.0.0.1:9/ru' });
     /** Every statistics answer the dashboard reads, for both tenants. */
     const answers = async () => ({
       stats: (await t.api('GET', '/v1/stats', undefined, { auth: me.auth })).body,

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { FakeClock } from '../../src/lib/clock.js';
-import type { DeliveryState } from '../../src/store/schema.js';
-import { expectError, type Tenant } from './support.js';
+import type { DeliveryState, NewDelivery } from '../../src/store/schema.js';
+import { expectError, insertDelivery, type Tenant } from './support.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -34,55 +34,8 @@ for (const backend of BACKENDS) {
 
       // A known set of deliveries, each with its one attempt where finished.
       let seq = 0;
-      const put = async (who: Tenant, callbackId: string, state: DeliveryState, at: number, durationMs?: number, extra: Record<string, unknown> = {}) => {
-        seq += 1;
-        const done = state === 'delivered' || state === 'failed';
-        const row = await t.relay.store.db
-          .insertInto('deliveries')
-          .values({
-            account_id: who.accountId,
-            event_id: `evt_st_${seq}`,
-            callback_id: callbackId,
-            state,
-            attempts: done ? 1 : 0,
-            next_attempt_at: at,
-            lease_owner: null,
-            lease_until: null,
-            ordering_key: null,
-            last_status: null,
-            last_error: null,
-            created_at: at - 1000,
-            updated_at: at,
-            completed_at: done ? at : null,
-            ...extra,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        if (durationMs === undefined) return;
-        await t.relay.store.db
-          .insertInto('attempts')
-          .values({
-            delivery_id: row.id,
-            account_id: who.accountId,
-            callback_id: callbackId,
-            event_id: `evt_st_${seq}`,
-            kind: 'delivery',
-            attempt: 1,
-            started_at: at - durationMs,
-            duration_ms: durationMs,
-            request_method: 'POST',
-            request_url: 'http://127.0.0.1:9/st',
-            request_headers: '{}',
-            request_body: null,
-            response_status: state === 'delivered' ? 200 : 500,
-            response_headers: '{}',
-            response_body: '',
-            error_class: null,
-            error_message: null,
-            outcome: state === 'delivered' ? 'success' : 'retryable',
-          })
-          .execute();
-      };
+      const put = (who: Tenant, callbackId: string, state: DeliveryState, at: number, durationMs?: number, extra: Partial<NewDelivery> = {}) =>
+        insertDelivery(t.relay.store.db, who, { callbackId, eventId: `evt_st_${++seq}`, state, at, durationMs, url: 'http://127.0.0.1:9/st', extra });
       // cb1, the hour of now (12:00): 3 delivered (10, 20, 30 ms) and 1 failed (1000 ms).
       for (const ms of [10, 20, 30]) await put(me, cb1, 'delivered', T - 10 * MIN, ms);
       await put(me, cb1, 'failed', T - 10 * MIN, 1000);

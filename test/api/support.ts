@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Config } from '../../src/config.js';
+import type { Db } from '../../src/store/db.js';
+import type { DeliveryState, NewDelivery } from '../../src/store/schema.js';
 import type { Backend } from '../helpers/backends.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { TestReceiver } from '../helpers/receiver.js';
@@ -97,3 +99,61 @@ export async function nextMillisecond(after: number): Promise<void> {
 }
 
 export const SECRET_RE = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
+
+/**
+ * Inserts a delivery of `who` in `state`, created a second before `at` and finished at `at` when its
+ * state is final; with `durationMs`, its one attempt, ending at `at` (statistics suites). `extra`
+ * overrides the delivery's columns (a lease, …).
+ */
+export async function insertDelivery(
+  db: Db,
+  who: Pick<Tenant, 'accountId'>,
+  d: { callbackId: string; eventId: string; state: DeliveryState; at: number; durationMs?: number | undefined; url: string; extra?: Partial<NewDelivery> },
+): Promise<void> {
+  const done = d.state === 'delivered' || d.state === 'failed';
+  const row = await db
+    .insertInto('deliveries')
+    .values({
+      account_id: who.accountId,
+      event_id: d.eventId,
+      callback_id: d.callbackId,
+      state: d.state,
+      attempts: done ? 1 : 0,
+      next_attempt_at: d.at,
+      lease_owner: null,
+      lease_until: null,
+      ordering_key: null,
+      last_status: null,
+      last_error: null,
+      created_at: d.at - 1000,
+      updated_at: d.at,
+      completed_at: done ? d.at : null,
+      ...d.extra,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  if (d.durationMs === undefined) return;
+  await db
+    .insertInto('attempts')
+    .values({
+      delivery_id: row.id,
+      account_id: who.accountId,
+      callback_id: d.callbackId,
+      event_id: d.eventId,
+      kind: 'delivery',
+      attempt: 1,
+      started_at: d.at - d.durationMs,
+      duration_ms: d.durationMs,
+      request_method: 'POST',
+      request_url: d.url,
+      request_headers: '{}',
+      request_body: null,
+      response_status: d.state === 'delivered' ? 200 : 500,
+      response_headers: '{}',
+      response_body: '',
+      error_class: null,
+      error_message: null,
+      outcome: d.state === 'delivered' ? 'success' : 'retryable',
+    })
+    .execute();
+}
