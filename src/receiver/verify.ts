@@ -214,28 +214,17 @@ export function verifyTwilio(req: ReceivedRequest, o: TwilioOptions): void {
  * verify('engagelab', req, { username: 'acme', secret: process.env.ENGAGELAB_SECRET! });
  */
 export function verify<F extends Format>(format: F, req: ReceivedRequest, options: VerifyOptionsOf[F]): void {
-  switch (format) {
-    case 'standard':
-      verifyStandard(req, options as StandardOptions);
-      return;
-    case 'template':
-      verifyTemplate(req, options as TemplateOptions);
-      return;
-    case 'engagelab':
-      verifyEngagelab(req, options as EngagelabOptions);
-      return;
-    case 'engagelab-email':
-      verifyEngagelabEmail(req, options as EngagelabEmailOptions);
-      return;
-    case 'whispir':
-      verifyWhispir(req, options as WhispirOptions);
-      return;
-    case 'twilio':
-      verifyTwilio(req, options as TwilioOptions);
-      return;
-    case 'octopush':
-      return;
-    default:
-      throw new Error(`unknown format ${String(format)}`);
-  }
+  if (!Object.hasOwn(VERIFIERS, format)) throw new Error(`unknown format ${String(format)}`);
+  (VERIFIERS[format] as (req: ReceivedRequest, options: VerifyOptionsOf[F]) => void)(req, options);
 }
+
+/** Each format's check of a request. */
+const VERIFIERS: { [F in Format]: (req: ReceivedRequest, options: VerifyOptionsOf[F]) => void } = {
+  standard: verifyStandard,
+  template: verifyTemplate,
+  engagelab: verifyEngagelab,
+  'engagelab-email': verifyEngagelabEmail,
+  whispir: verifyWhispir,
+  twilio: verifyTwilio,
+  octopush: () => {},
+};
