@@ -57,3 +57,19 @@ export function match(pattern: string, path: string): Record<string, string> | n
   }
   return params;
 }
+
+/**
+ * A list page's filters, kept in the address (`#/path?name=value&offset=…`): each named filter's value
+ * ('' when absent), the page's offset, `setFilter` (a change goes back to the first page and replaces
+ * the history entry, so typing does not fill the history) and `setOffset` (a new entry: Back returns
+ * to the previous page of the list).
+ */
+export function listFilters<K extends string>(path: string, query: URLSearchParams, names: readonly K[]) {
+  const f = Object.fromEntries(names.map((n) => [n, query.get(n) ?? ''])) as Record<K, string>;
+  return {
+    f,
+    offset: Number(query.get('offset') ?? 0) || 0,
+    setFilter: (patch: Partial<Record<K, string | undefined>>) => navigate(path, { ...f, ...patch, offset: undefined }, { replace: true }),
+    setOffset: (offset: number) => navigate(path, { ...f, offset: offset || undefined }),
+  };
+}

@@ -17,7 +17,7 @@ import { useCallbackTitles } from '../lib/callback-titles';
 import { CallbackLink } from '../components/callback-link';
 import { CallbackPicker } from '../components/callback-picker';
 import { asFailure, useLoad } from '../lib/use-load';
-import { href, navigate } from '../router';
+import { href, listFilters } from '../router';
 import type { PageProps } from '../routes';
 
 const LIMIT = 25;
@@ -26,15 +26,9 @@ const STATES = ['pending', 'delivered', 'failed', 'held'] as const;
 export const LIVE_SECONDS = 3;
 
 export function Deliveries({ query }: PageProps) {
-  const f = {
-    state: query.get('state') ?? '',
-    event_type: query.get('event_type') ?? '',
-    callback_id: query.get('callback_id') ?? '',
-    created_after: query.get('created_after') ?? '',
-    created_before: query.get('created_before') ?? '',
-  };
-  const offset = Number(query.get('offset') ?? 0) || 0;
-  const live = query.get('live') !== 'off';
+  const filters = listFilters('/deliveries', query, ['state', 'event_type', 'callback_id', 'created_after', 'created_before', 'live']);
+  const { f, offset, setOffset } = filters;
+  const live = f.live !== 'off';
   const matching = {
     ...(f.event_type && { event_type: f.event_type }),
     ...(f.callback_id && { callback_id: f.callback_id }),
@@ -53,10 +47,9 @@ export function Deliveries({ query }: PageProps) {
   const [failure, setFailure] = useState<ApiFailure>();
   const [done, setDone] = useState<string>();
   const [busy, setBusy] = useState<number>();
-  const keep = { ...f, live: live ? undefined : 'off' };
-  const setFilter = (patch: Partial<typeof keep>) => {
+  const setFilter: typeof filters.setFilter = (patch) => {
     setDone(undefined);
-    navigate('/deliveries', { ...keep, ...patch, offset: undefined }, { replace: true });
+    filters.setFilter(patch);
   };
 
   const retryOne = async (d: Delivery) => {
@@ -169,7 +162,7 @@ export function Deliveries({ query }: PageProps) {
               },
             ]}
           />
-          <Pager total={list.data.total} exact={list.data.total_exact} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/deliveries', { ...keep, offset: o || undefined })} />
+          <Pager total={list.data.total} exact={list.data.total_exact} offset={offset} limit={LIMIT} onOffset={setOffset} />
         </>
       )}
     </section>

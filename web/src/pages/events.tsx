@@ -13,20 +13,14 @@ import { ago, dateTime } from '../lib/format';
 import { asFailure, useLoad } from '../lib/use-load';
 import { usePoll } from '../lib/use-poll';
 import { LIVE_SECONDS } from './deliveries';
-import { href, navigate } from '../router';
+import { href, listFilters } from '../router';
 import type { PageProps } from '../routes';
 
 type EventRow = paths['/v1/events']['get']['responses'][200]['content']['application/json']['data'][number];
 const LIMIT = 25;
 
 export function Events({ query }: PageProps) {
-  const f = {
-    type: query.get('type') ?? '',
-    resource_id: query.get('resource_id') ?? '',
-    created_after: query.get('created_after') ?? '',
-    created_before: query.get('created_before') ?? '',
-  };
-  const offset = Number(query.get('offset') ?? 0) || 0;
+  const { f, offset, setFilter, setOffset } = listFilters('/events', query, ['type', 'resource_id', 'created_after', 'created_before']);
   const types = useEventTypes();
   const list = useLoad(
     () =>
@@ -48,7 +42,6 @@ export function Events({ query }: PageProps) {
   );
   // Counts change until every delivery is done: refresh while some are pending.
   usePoll(list.reload, LIVE_SECONDS * 1000, list.data?.data.some((e) => e.deliveries.pending > 0) ?? false);
-  const setFilter = (patch: Partial<typeof f>) => navigate('/events', { ...f, ...patch, offset: undefined }, { replace: true });
 
   return (
     <section>
@@ -85,7 +78,7 @@ export function Events({ query }: PageProps) {
                   { header: 'Created', cell: (e) => <span class="nowrap" title={dateTime(e.created_at)}>{ago(e.created_at)}</span> },
                 ]}
               />
-              <Pager total={list.data.total} exact={list.data.total_exact} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/events', { ...f, offset: o || undefined })} />
+              <Pager total={list.data.total} exact={list.data.total_exact} offset={offset} limit={LIMIT} onOffset={setOffset} />
             </>
           )}
         </div>

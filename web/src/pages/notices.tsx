@@ -12,7 +12,7 @@ import { useLoad } from '../lib/use-load';
 import { useCallbackTitles } from '../lib/callback-titles';
 import { CallbackLink } from '../components/callback-link';
 import { CallbackPicker } from '../components/callback-picker';
-import { href, navigate } from '../router';
+import { href, listFilters } from '../router';
 import type { PageProps } from '../routes';
 
 type Notice = paths['/v1/notices']['get']['responses'][200]['content']['application/json']['data'][number];
@@ -21,14 +21,12 @@ const KINDS: Kind[] = ['failure', 'recovery', 'disabled', 'alert', 'report'];
 const LIMIT = 25;
 
 export function Notices({ query }: PageProps) {
-  const f = { kind: query.get('kind') ?? '', callback_id: query.get('callback_id') ?? '' };
-  const offset = Number(query.get('offset') ?? 0) || 0;
+  const { f, offset, setFilter, setOffset } = listFilters('/notices', query, ['kind', 'callback_id']);
   const list = useLoad(
     () => ok(api.GET('/v1/notices', { params: { query: { offset, limit: LIMIT, ...(f.kind && { kind: f.kind as Kind }), ...(f.callback_id && { callback_id: f.callback_id }) } } })),
     [query.toString()],
   );
   const titles = useCallbackTitles((list.data?.data ?? []).map((n) => n.callback_id));
-  const setFilter = (patch: Partial<typeof f>) => navigate('/notices', { ...f, ...patch, offset: undefined }, { replace: true });
   return (
     <section>
       <PageHeader title="Notices" />
@@ -80,7 +78,7 @@ export function Notices({ query }: PageProps) {
               },
             ]}
           />
-          <Pager total={list.data.total} offset={offset} limit={LIMIT} onOffset={(o) => navigate('/notices', { ...f, offset: o || undefined })} />
+          <Pager total={list.data.total} offset={offset} limit={LIMIT} onOffset={setOffset} />
         </>
       )}
     </section>

@@ -11,7 +11,7 @@ import { useFormats } from '../../lib/catalogue';
 import { dateTime } from '../../lib/format';
 import { asFailure, useLoad } from '../../lib/use-load';
 import type { ApiFailure } from '../../api/client';
-import { href, navigate } from '../../router';
+import { href, listFilters } from '../../router';
 import type { PageProps } from '../../routes';
 import type { Callback } from './types';
 
@@ -20,16 +20,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE'];
 const CHANNELS = ['sms', 'email', 'otp', 'whatsapp', 'system', 'none'];
 
 export function CallbackList({ query }: PageProps) {
-  const f = {
-    title: query.get('title') ?? '',
-    method: query.get('method') ?? '',
-    format: query.get('format') ?? '',
-    channel: query.get('channel') ?? '',
-    enabled: query.get('enabled') ?? '',
-    created_after: query.get('created_after') ?? '',
-    created_before: query.get('created_before') ?? '',
-  };
-  const offset = Number(query.get('offset') ?? 0) || 0;
+  const { f, offset, setFilter, setOffset } = listFilters('/callbacks', query, ['title', 'method', 'format', 'channel', 'enabled', 'created_after', 'created_before']);
   const formats = useFormats();
   const list = useLoad(
     () =>
@@ -54,7 +45,6 @@ export function CallbackList({ query }: PageProps) {
   );
   const [rowError, setRowError] = useState<ApiFailure>();
   const [busy, setBusy] = useState<string>();
-  const setFilter = (patch: Partial<typeof f>) => navigate('/callbacks', { ...f, ...patch, offset: undefined }, { replace: true });
 
   const act = async (id: string, what: string, call: () => Promise<unknown>) => {
     setBusy(`${what}:${id}`);
@@ -168,7 +158,7 @@ export function CallbackList({ query }: PageProps) {
               { header: 'Created', cell: (c) => <span class="nowrap">{dateTime(c.created_at)}</span> },
             ]}
           />
-          <Pager total={list.data.total} offset={list.data.offset} limit={list.data.limit} onOffset={(o) => navigate('/callbacks', { ...f, offset: o || undefined })} />
+          <Pager total={list.data.total} offset={list.data.offset} limit={list.data.limit} onOffset={setOffset} />
         </>
       )}
     </section>
