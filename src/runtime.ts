@@ -23,6 +23,7 @@ import { shutdown } from './shutdown.js';
 import { sealStoredSecrets } from './admin/secrets.js';
 import { InboundRecorder } from './inbound/recorder.js';
 import { InboundMapper } from './inbound/mapper.js';
+import { SourceLookup } from './inbound/sources.js';
 
 /** The channel on which PostgreSQL tells workers in every process that deliveries are due. */
 const DUE_CHANNEL = 'callback_relay_due';
@@ -169,7 +170,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     inboundRecorder = new InboundRecorder(store);
     inboundMapper = new InboundMapper({ store, ingestor, clock, log: log.child({ component: 'inbound' }), metrics });
     inboundMapper.start();
-    const inbound = { recorder: inboundRecorder, mapper: inboundMapper };
+    const inbound = { recorder: inboundRecorder, mapper: inboundMapper, sources: new SourceLookup(store.db) };
     app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer, inbound });
     if (opts.listen !== false) {
       url = await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));

@@ -38,6 +38,7 @@ import { statsRoutes } from './routes/stats.js';
 import type { Notify } from '../notify/index.js';
 import type { InboundMapper } from '../inbound/mapper.js';
 import type { InboundRecorder } from '../inbound/recorder.js';
+import type { SourceLookup } from '../inbound/sources.js';
 import { sourceRoutes } from './routes/sources.js';
 import { INBOUND_BODY_TYPES, inboundRoutes } from './routes/inbound.js';
 
@@ -57,7 +58,7 @@ export interface AppDeps {
   /** Fetched credentials (advanced auth) for test calls, shared with the worker's. */
   authorizer?: RequestAuthorizer | undefined;
   /** The inbound gateway: stores requests at /inbound/{token}, maps them after the answer. */
-  inbound?: { recorder: InboundRecorder; mapper: InboundMapper } | undefined;
+  inbound?: { recorder: InboundRecorder; mapper: InboundMapper; sources: SourceLookup } | undefined;
   /** The built dashboard (default: dist/web at the package root). */
   dashboardDir?: string | undefined;
 }
@@ -160,7 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(whispirCallRoutes(deps));
       await v1.register(apiUserRoutes(deps, auth));
       await v1.register(statsRoutes(deps));
-      if (deps.inbound) await v1.register(sourceRoutes({ store: deps.store, clock: deps.clock, mapper: deps.inbound.mapper }));
+      if (deps.inbound) await v1.register(sourceRoutes({ store: deps.store, clock: deps.clock, mapper: deps.inbound.mapper, sources: deps.inbound.sources }));
     },
     { prefix: '/v1' },
   );
@@ -171,7 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await root.register(webhookRootRoutes(deps));
   });
   // Vendors' callbacks: outside /v1 and its Basic auth (the token and the vendor's signature are the credentials).
-  if (deps.inbound) await app.register(inboundRoutes({ store: deps.store, clock: deps.clock, metrics: deps.metrics, ...deps.inbound }));
+  if (deps.inbound) await app.register(inboundRoutes({ clock: deps.clock, metrics: deps.metrics, ...deps.inbound }));
   return app;
 }
 

@@ -4,23 +4,22 @@ import { ApiError } from '../../errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Metrics } from '../../lib/metrics.js';
-import type { Store } from '../../store/db.js';
 import type { NewInboundRequest } from '../../store/schema.js';
-import { findSourceByToken } from '../../store/sources.js';
 import type { Answer, InboundRequest } from '../../inbound/module.js';
 import type { InboundMapper } from '../../inbound/mapper.js';
 import type { InboundRecorder } from '../../inbound/recorder.js';
-import { CREDENTIAL_HEADERS, CREDENTIAL_PARAMS, sourceFormat } from '../../inbound/registry.js';
+import type { SourceLookup } from '../../inbound/sources.js';
+import { CREDENTIAL_HEADERS, CREDENTIAL_PARAMS } from '../../inbound/registry.js';
 import { REDACTED_VALUE } from '../../formats/module.js';
 import { BODY_LIMIT } from '../app.js';
 import { ErrorBody } from './common.js';
 
 export interface InboundDeps {
-  store: Store;
   clock: Clock;
   metrics: Metrics;
   recorder: InboundRecorder;
   mapper: InboundMapper;
+  sources: SourceLookup;
 }
 
 /** The bodies vendors send; each kept as the text received (parsers scoped to this plugin). */
@@ -82,9 +81,9 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
       },
       handler: async (req, reply) => {
         const { token } = req.params as { token: string };
-        const source = await findSourceByToken(deps.store.db, token);
-        const mod = source && sourceFormat(source.format);
-        if (!source || !mod) throw new ApiError('not_found', 'no source has this ingest URL');
+        const known = await deps.sources.find(token);
+        if (!known) throw new ApiError('not_found', 'no source has this ingest URL');
+        const { row: source, settings, format: mod } = known;
         const method = req.method as 'POST' | 'GET';
         if (!mod.methods.includes(method)) {
           void reply.header('allow', mod.methods.join(', '));
@@ -100,7 +99,6 @@ export function inboundRoutes(deps: InboundDeps): FastifyPluginAsync {
           body,
           url: `${req.protocol}://${req.host}${req.url}`,
         };
-        const settings = JSON.parse(source.settings) as Record<string, unknown>;
         const now = deps.clock.now();
         const refused = mod.verify(request, settings, now);
         if (refused !== null) {

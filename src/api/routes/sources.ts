@@ -5,6 +5,7 @@ import { ApiError, invalid, notFound } from '../../errors.js';
 import { describeField, Nullable, text } from '../../formats/module.js';
 import { newId, randomToken } from '../../lib/ids.js';
 import type { InboundMapper } from '../../inbound/mapper.js';
+import type { SourceLookup } from '../../inbound/sources.js';
 import { SOURCE_FORMATS, SOURCE_FORMAT_NAMES, sourceFormat } from '../../inbound/registry.js';
 import { settingsView } from '../../inbound/settings.js';
 import type { Store } from '../../store/db.js';
@@ -94,7 +95,7 @@ const baseOf = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
  * `/v1/sources`: sources of inbound callbacks (a vendor format, its verification settings, an ingest
  * URL), the requests each received and what they became, and the replay of one that could not be mapped.
  */
-export function sourceRoutes(deps: { store: Store; clock: Clock; mapper: InboundMapper }): FastifyPluginAsync {
+export function sourceRoutes(deps: { store: Store; clock: Clock; mapper: InboundMapper; sources: SourceLookup }): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['sources'];
@@ -193,7 +194,9 @@ export function sourceRoutes(deps: { store: Store; clock: Clock; mapper: Inbound
         const row = await own(req.principal.accountId, req.params.id);
         const settings = req.body.settings === undefined ? row.settings : JSON.stringify(resolveSettings(row.format, req.body.settings, JSON.parse(row.settings) as Record<string, unknown>));
         const next: SourceRow = { ...row, title: req.body.title === undefined ? row.title : text('title', req.body.title, 200), settings, updated_at: deps.clock.now() };
-        if (!(await updateSource(deps.store.db, next))) throw notFound(`source ${row.id}`);
+        const updated = await updateSource(deps.store.db, next);
+        deps.sources.forget();
+        if (!updated) throw notFound(`source ${row.id}`);
         return sourceJson(next, baseOf(req));
       },
     );
@@ -212,7 +215,9 @@ export function sourceRoutes(deps: { store: Store; clock: Clock; mapper: Inbound
         const row = await own(req.principal.accountId, req.params.id);
         const token = randomToken(24);
         const now = deps.clock.now();
-        if (!(await replaceSourceToken(deps.store.db, row, token, now))) throw notFound(`source ${row.id}`);
+        const replaced = await replaceSourceToken(deps.store.db, row, token, now);
+        deps.sources.forget();
+        if (!replaced) throw notFound(`source ${row.id}`);
         return sourceJson({ ...row, token, token_digest: tokenDigest(token), updated_at: now }, baseOf(req));
       },
     );
@@ -221,7 +226,9 @@ export function sourceRoutes(deps: { store: Store; clock: Clock; mapper: Inbound
       '/sources/:id',
       { schema: { tags, summary: 'Delete a source and the requests it received; its ingest URL answers 404 from then on', params: Params, response: { 204: Type.Null(), 404: ErrorBody } } },
       async (req, reply) => {
-        if (!(await deleteSource(deps.store.db, req.principal.accountId, req.params.id))) throw notFound(`source ${req.params.id}`);
+        const deleted = await deleteSource(deps.store.db, req.principal.accountId, req.params.id);
+        deps.sources.forget();
+        if (!deleted) throw notFound(`source ${req.params.id}`);
         return reply.code(204).send(null);
       },
     );
