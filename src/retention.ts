@@ -4,6 +4,8 @@ import type { Clock } from './lib/clock.js';
 import type { Job } from './scheduler.js';
 import type { Store } from './store/db.js';
 import { deleteExpiredInboundRequests } from './store/inbound.js';
+import { deleteExpiredNotices } from './store/notices.js';
+import { deleteExpiredReportRuns } from './store/reports.js';
 import { deleteExpiredRollups, refreshRollupTotalsAfterPurge } from './store/rollups.js';
 import {
   deleteAttemptsOfDeliveries,
@@ -38,6 +40,10 @@ export interface PurgeCounts {
   inbound?: number;
   /** Hourly statistics rows (delivery_rollups) of hours ended before the retention (present once some were purged). */
   rollups?: number;
+  /** Failure notices (e-mail, Telegram, operational events) sent before the retention (present once some were purged). */
+  notices?: number;
+  /** Report runs of periods that ended before the retention (present once some were purged). */
+  reportRuns?: number;
 }
 
 /**
@@ -56,7 +62,7 @@ export function purgeBefore(policy: RetentionPolicyRow, defaultMs: number, now: 
  * Purges finished deliveries (delivered, failed) with their attempts, and events once none of their
  * deliveries is left, older than each account's retention; owed deliveries (pending, leased, held)
  * and their events are never touched. Requests received by the inbound gateway go by the same
- * retention, except those not mapped yet. In batches of `batchSize` rows, each its own short
+ * retention, except those not mapped yet; so do failure notices and report runs. In batches of `batchSize` rows, each its own short
  * transaction, yielding between them so ingest and delivery get the database (on SQLite: the one
  * connection and the event loop) in between.
  */
@@ -145,6 +151,23 @@ export class RetentionPurger {
       counts.inbound = (counts.inbound ?? 0) + n;
       if (n < size) break;
       await yieldTurn();
+    }
+    // Failure notices, oldest first.
+    while (more()) {
+      const n = await deleteExpiredNotices(store.db, accountId, before, size);
+      if (n === 0) break;
+      counts.batches += 1;
+      counts.notices = (counts.notices ?? 0) + n;
+      if (n < size) break;
+      await yieldTurn();
+    }
+    // Report runs (one a period: a handful a month).
+    if (more()) {
+      const n = await deleteExpiredReportRuns(store.db, accountId, before);
+      if (n > 0) {
+        counts.batches += 1;
+        counts.reportRuns = (counts.reportRuns ?? 0) + n;
+      }
     }
     // Hourly statistics (delivery_rollups) of hours that ended before the retention, an hour a batch;
     // then the overview's totals, if they summed some of those hours (a retention under 8 days).

@@ -81,3 +81,16 @@ export async function upsertAccountSettings(db: Db, accountId: string, given: Ac
     .onConflict((oc) => oc.column('account_id').doUpdateSet({ ...patch, updated_at: now }))
     .execute();
 }
+
+/**
+ * Deletes the account's oldest notices (up to `limit`, by id) that were sent before `before`; returns
+ * how many went. Ids grow with time, so once the oldest left is too young nothing older remains, and a
+ * run reads at most `limit` rows through `notices_account`, however many notices the account keeps.
+ */
+export async function deleteExpiredNotices(db: Db, accountId: string, before: number, limit: number): Promise<number> {
+  const oldest = await db.selectFrom('notices').select(['id', 'created_at']).where('account_id', '=', accountId).orderBy('id').limit(limit).execute();
+  const ids = oldest.filter((n) => n.created_at < before).map((n) => n.id);
+  if (ids.length === 0) return 0;
+  const res = await db.deleteFrom('notices').where('account_id', '=', accountId).where('id', 'in', ids).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

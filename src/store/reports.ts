@@ -114,3 +114,9 @@ export async function countFailureReasons(
     .execute();
   return rows.map((r) => ({ callback_id: r.callback_id, reason: r.reason, n: Number(r.n) }));
 }
+
+/** Deletes the account's report runs of periods that ended before `before` (their reports were sent or given up). */
+export async function deleteExpiredReportRuns(db: Db, accountId: string, before: number): Promise<number> {
+  const res = await db.deleteFrom('report_runs').where('account_id', '=', accountId).where('period_end', '<', before).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

@@ -198,6 +198,51 @@ for (const backend of BACKENDS) {
       expect(await purger.purge()).toEqual({ batches: 0, deliveries: 0, attempts: 0, events: 0 });
     });
 
+    it('failure notices and report runs go by the same retention, oldest first, in batches', async () => {
+      const seed = seeder(store, now);
+      await seed.account('acc_notices');
+      await seed.account('acc_notices_forever', { retention_days: 0 });
+      const notice = (accountId: string, ageDays: number) => ({
+        account_id: accountId,
+        callback_id: null,
+        kind: 'callback.failing',
+        channel: 'email',
+        recipient: 'ops@example.com',
+        subject: `${ageDays} days ago`,
+        body: '',
+        delivered: 1,
+        error: null,
+        created_at: now - ageDays * DAY,
+      });
+      const run = (accountId: string, endedDaysAgo: number) => ({
+        account_id: accountId,
+        frequency: 'daily',
+        period_start: now - (endedDaysAgo + 1) * DAY,
+        period_end: now - endedDaysAgo * DAY,
+        state: 'sent',
+        tries: 1,
+        error: null,
+        created_at: now - endedDaysAgo * DAY,
+        updated_at: now - endedDaysAgo * DAY,
+      });
+      for (const a of ['acc_notices', 'acc_notices_forever']) {
+        // Sent in this order, so ids grow with age as they do when notices are sent.
+        for (const age of [45, 40, 31, 29, 1]) await store.db.insertInto('notices').values(notice(a, age)).execute();
+        for (const age of [40, 31, 2]) await store.db.insertInto('report_runs').values(run(a, age)).execute();
+      }
+      const subjects = async (accountId: string) =>
+        (await store.db.selectFrom('notices').select('subject').where('account_id', '=', accountId).orderBy('id').execute()).map((n) => n.subject);
+      const runs = async (accountId: string) =>
+        (await store.db.selectFrom('report_runs').select('period_end').where('account_id', '=', accountId).orderBy('period_end').execute()).map((r) => (now - Number(r.period_end)) / DAY);
+
+      const counts = await new RetentionPurger({ store, clock, log }, { defaultMs: 30 * DAY, batchSize: 2 }).purge();
+      expect(await subjects('acc_notices')).toEqual(['29 days ago', '1 days ago']);
+      expect(await runs('acc_notices')).toEqual([2]);
+      expect(await subjects('acc_notices_forever')).toHaveLength(5);
+      expect(await runs('acc_notices_forever')).toEqual([40, 31, 2]);
+      expect(counts).toMatchObject({ notices: 3, reportRuns: 2 });
+    });
+
     it('an event goes with its last delivery, once that one is finished and old', async () => {
       const seed = seeder(store, now);
       await seed.account('acc_later');
