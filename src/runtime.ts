@@ -165,22 +165,45 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
   let url: string | undefined;
   let inboundRecorder: InboundRecorder | undefined;
   let inboundMapper: InboundMapper | undefined;
-  if (has('api')) {
-    // Inbound requests are mapped where they are received; the sweep maps what any process left stored.
-    inboundRecorder = new InboundRecorder(store);
-    inboundMapper = new InboundMapper({ store, ingestor, clock, log: log.child({ component: 'inbound' }), metrics });
-    inboundMapper.start();
-    const inbound = { recorder: inboundRecorder, mapper: inboundMapper, sources: new SourceLookup(store.db) };
-    app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer, inbound });
-    if (opts.listen !== false) {
-      url = await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
+  // What is running, for close() and for a start that fails from here on (its port taken): the
+  // worker, scheduler and mapper already run, and must not be left running with no way to stop them.
+  const stop = () =>
+    shutdown({
+      app,
+      ops,
+      inbound: { recorder: inboundRecorder, mapper: inboundMapper },
+      ingestor,
+      worker,
+      scheduler,
+      notify,
+      unsubscribe,
+      registry,
+      senders: [sender, tokenSender],
+      store,
+      log,
+      drainMs: config.shutdownTimeoutMs,
+    });
+  try {
+    if (has('api')) {
+      // Inbound requests are mapped where they are received; the sweep maps what any process left stored.
+      inboundRecorder = new InboundRecorder(store);
+      inboundMapper = new InboundMapper({ store, ingestor, clock, log: log.child({ component: 'inbound' }), metrics });
+      inboundMapper.start();
+      const inbound = { recorder: inboundRecorder, mapper: inboundMapper, sources: new SourceLookup(store.db) };
+      app = await buildApp({ config, store, registry, ingestor, bus, clock, log, metrics, wake, notify, authorizer, inbound });
+      if (opts.listen !== false) {
+        url = await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
+      } else {
+        await app.ready();
+      }
     } else {
-      await app.ready();
+      ops = await buildOpsApp({ store, metrics, log });
+      if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
+      else await ops.ready();
     }
-  } else {
-    ops = await buildOpsApp({ store, metrics, log });
-    if (opts.listen !== false) url = await ops.listen({ port: config.port, host: config.host }).catch((err: unknown) => Promise.reject(listenError(config, err)));
-    else await ops.ready();
+  } catch (err) {
+    await stop().catch((e: unknown) => log.warn({ err: e }, 'stopping after a failed start failed too'));
+    throw err;
   }
   log.info({ roles: config.roles, database: store.describe, url, leaseOwner: worker?.owner }, 'callback-relay started');
 
@@ -202,21 +225,7 @@ export async function startRelay(config: Config, opts: StartOptions = {}): Promi
     url,
     generatedAdmin,
     close() {
-      closing ??= shutdown({
-        app,
-        ops,
-        inbound: { recorder: inboundRecorder, mapper: inboundMapper },
-        ingestor,
-        worker,
-        scheduler,
-        notify,
-        unsubscribe,
-        registry,
-        senders: [sender, tokenSender],
-        store,
-        log,
-        drainMs: config.shutdownTimeoutMs,
-      });
+      closing ??= stop();
       return closing;
     },
   };

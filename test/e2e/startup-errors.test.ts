@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/processes.js';
+import { ADMIN } from '../helpers/relay.js';
+import { loadConfig } from '../../src/config.js';
+import { startRelay } from '../../src/runtime.js';
+import pino from 'pino';
 
 /**
  * What the built CLI says when it cannot start: the setting to fix is named, and a mistyped command
@@ -68,6 +72,31 @@ describe('CLI start-up errors', () => {
       expect(r.stderr).toContain(`127.0.0.1:${port}`);
     } finally {
       await new Promise<void>((r) => taken.close(() => r()));
+    }
+  });
+
+});
+
+describe('start-up errors in process', () => {
+  it('a start that fails at its port stops what it started: the database is let go, and a start on a free port works', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const databaseUrl = sqliteUrl();
+    const config = (port: number) =>
+      loadConfig({ DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', RELAY_ADMIN_USER: ADMIN.user, RELAY_ADMIN_KEY: ADMIN.key, LOG_LEVEL: 'silent' });
+    const log = pino({ level: 'silent' });
+    try {
+      const { port } = taken.address() as AddressInfo;
+      // exclusive: the SQLite file is held while the store is open, so a second start proves the first let it go.
+      await expect(startRelay(config(port), { exclusive: true, log })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+    const relay = await startRelay(config(await closedPort()), { exclusive: true, log });
+    try {
+      expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+    } finally {
+      await relay.close();
     }
   });
 });
