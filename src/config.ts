@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseDuration } from './lib/duration.js';
 
 export type Role = 'api' | 'worker' | 'scheduler';
@@ -48,6 +49,12 @@ export interface Config {
   retentionMs: number;
   /** How long a dashboard session (cookie) lasts after sign-in. */
   sessionTtlMs: number;
+  /**
+   * Which peers' X-Forwarded-Proto / -Host / -For are believed (a TLS proxy in front): false, none;
+   * true, every peer; else these addresses or CIDR ranges. The scheme and host they give make the
+   * session cookie Secure, the ingest URLs absolute, and Twilio's signed URL the one it signed.
+   */
+  trustProxy: boolean | string[];
 }
 
 export class ConfigError extends Error {}
@@ -84,6 +91,7 @@ const FIELDS = {
   RELAY_AUTO_DISABLE_EXHAUSTED: { def: '100', read: (v: string) => int(v, 'RELAY_AUTO_DISABLE_EXHAUSTED', 0, 100_000_000) },
   RELAY_RETENTION: { def: '30d', read: retention },
   RELAY_SESSION_TTL: { def: '12h', read: sessionTtl },
+  RELAY_TRUST_PROXY: { def: '0', read: trustProxy },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -135,6 +143,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     autoDisableExhausted: get('RELAY_AUTO_DISABLE_EXHAUSTED')!,
     retentionMs: get('RELAY_RETENTION')!,
     sessionTtlMs: get('RELAY_SESSION_TTL')!,
+    trustProxy: get('RELAY_TRUST_PROXY')!,
     ...overrides,
   };
   if ((config.adminUser === undefined) !== (config.adminKey === undefined)) {
@@ -189,6 +198,23 @@ function bool(v: string, name: string): boolean {
   if (['1', 'true', 'yes'].includes(v.toLowerCase())) return true;
   if (['0', 'false', 'no'].includes(v.toLowerCase())) return false;
   throw new ConfigError(`${name} must be 1 or 0, got "${v}"`);
+}
+
+/** 0 / 1, or the proxies' addresses and CIDR ranges, comma-separated (`10.0.0.0/8,127.0.0.1`). */
+function trustProxy(v: string): boolean | string[] {
+  if (['1', 'true', 'yes'].includes(v.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(v.toLowerCase())) return false;
+  const list = v.split(',').map((a) => a.trim()).filter(Boolean);
+  const bad = list.find((a) => {
+    const [addr, bits, ...rest] = a.split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || rest.length > 0) return true;
+    return bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  if (list.length === 0 || bad !== undefined) {
+    throw new ConfigError(`RELAY_TRUST_PROXY must be 0, 1 or the proxies' addresses or CIDR ranges, comma-separated (e.g. 10.0.0.0/8,127.0.0.1); ${bad === undefined ? 'got none' : `"${bad}" is none`}`);
+  }
+  return list;
 }
 
 function databaseUrl(v: string): string {

@@ -43,7 +43,7 @@ import { sourceRoutes } from './routes/sources.js';
 import { INBOUND_BODY_TYPES, inboundRoutes } from './routes/inbound.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit' | 'sessionTtlMs'>;
+  config: Pick<Config, 'allowPrivateNetworks' | 'retrySchedule' | 'rateLimit' | 'sessionTtlMs' | 'trustProxy'>;
   store: Store;
   registry: CallbackRegistry;
   ingestor: Ingestor;
@@ -93,6 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Requests are not logged one by one (the ingest path is hot); errors are, by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // Behind a TLS proxy: its X-Forwarded-Proto and -Host are the scheme and host vendors and browsers used.
+    trustProxy: deps.config.trustProxy,
     ajv: undefined,
     return503OnClosing: true,
     clientErrorHandler,

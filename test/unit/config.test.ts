@@ -43,8 +43,17 @@ describe('configuration', () => {
     [{ RELAY_LEASE: 'long' }, /RELAY_LEASE: not a duration/],
     [{ RELAY_RETENTION: '12h' }, /RELAY_RETENTION: 0 \(keep forever\) or at least 1d, got "12h"/],
     [{ RELAY_RETENTION: 'a month' }, /RELAY_RETENTION: not a duration/],
+    [{ RELAY_TRUST_PROXY: 'nginx' }, /RELAY_TRUST_PROXY must be 0, 1 or the proxies' addresses or CIDR ranges.*"nginx" is none/],
+    [{ RELAY_TRUST_PROXY: '10.0.0.0/33' }, /"10.0.0.0\/33" is none/],
+    [{ RELAY_TRUST_PROXY: ',' }, /RELAY_TRUST_PROXY must be .* got none/],
   ])('refuses %o with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('RELAY_TRUST_PROXY: off by default; 1 trusts every peer; else a list of addresses and ranges', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ RELAY_TRUST_PROXY: '1' }).trustProxy).toBe(true);
+    expect(loadConfig({ RELAY_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
   });
 });
