@@ -28,6 +28,7 @@ import { NO_AUTHORIZER, type RequestAuthorizer } from './authorizer.js';
 import { sendAttempt } from './attempt.js';
 import { classifyResult, type Outcome } from './outcome.js';
 import { redactHeaders, redactUrl } from './redact.js';
+import { inBackground } from '../lib/turns.js';
 
 function toRenderEvent({ event }: Job): RenderEvent {
   let data: unknown;
@@ -137,7 +138,8 @@ export class DeliveryWorker {
   private cycling = false;
   private cycleAgain: 'no' | 'soon' | 'now' = 'no';
   private cycleTimer: NodeJS.Timeout | undefined;
-  private cycleImmediate: NodeJS.Immediate | undefined;
+  /** A cycle asked for now: in the loop's next timers phase (inBackground), after the answers of requests already read. */
+  private cycleSoon: NodeJS.Timeout | undefined;
   private retryAfterError = false;
   private sweepWanted = true;
   private lastSweep = 0;
@@ -270,16 +272,16 @@ export class DeliveryWorker {
     }
     if (this.retryAfterError) return;
     if (when === 'now' || this.finished.length >= CYCLE_FULL) {
-      if (this.cycleImmediate) return;
+      if (this.cycleSoon) return;
       if (this.cycleTimer) {
         clearTimeout(this.cycleTimer);
         this.cycleTimer = undefined;
       }
-      this.cycleImmediate = setImmediate(() => {
-        this.cycleImmediate = undefined;
+      this.cycleSoon = inBackground(() => {
+        this.cycleSoon = undefined;
         void this.cycle();
       });
-    } else if (!this.cycleTimer && !this.cycleImmediate) {
+    } else if (!this.cycleTimer && !this.cycleSoon) {
       this.cycleTimer = setTimeout(() => {
         this.cycleTimer = undefined;
         void this.cycle();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import { inBackground } from '../lib/turns.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { EventInput, Ingestor } from '../ingest/ingest.js';
 import type { Store } from '../store/db.js';
@@ -81,7 +82,8 @@ export class InboundMapper {
     this.queue.push({ row, source });
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
-      setImmediate(() => {
+      // After the answers of requests read meanwhile (the vendor is answered first).
+      inBackground(() => {
         this.pumpScheduled = false;
         this.pump();
       });
@@ -152,7 +154,7 @@ export class InboundMapper {
         ...(e.custom_args !== undefined ? { custom_args: e.custom_args } : {}),
       }));
       try {
-        const ids = inputs.length === 0 ? [] : await ingestor.ingest({ accountId: source.account_id, apiUser: null }, inputs, { batch: true, relaxed: true });
+        const ids = inputs.length === 0 ? [] : await ingestor.ingest({ accountId: source.account_id, apiUser: null }, inputs, { batch: true, relaxed: true, background: true });
         outcome = { state: 'mapped', eventIds: ids, error: null };
       } catch (err) {
         // Refused events (invalid, a key reused with other content) are this request's to fix; a
@@ -174,7 +176,7 @@ export class InboundMapper {
     return new Promise<boolean>((resolve, reject) => {
       this.marks.push({ id, from, to, resolve, reject });
       if (this.marks.length === 1) {
-        setImmediate(() => {
+        inBackground(() => {
           const batch = this.marks.splice(0);
           this.deps.store
             .relaxed(async (trx) => {

@@ -10,6 +10,7 @@ import type { EventRow, NewDelivery, NewEvent } from '../store/schema.js';
 import type { CallbackRegistry } from '../routing/registry.js';
 import { eventTypeByName } from '../catalogue/event-types.js';
 import { ApiError, invalid } from '../errors.js';
+import { inBackground } from '../lib/turns.js';
 import { requestDigest } from './idempotency.js';
 
 /** Groups of ingested events committing at once, where they may overlap (see Ingestor.drain). */
@@ -90,6 +91,12 @@ export interface IngestOptions {
    * again. A group holding any other call's events is committed durably.
    */
   relaxed?: boolean;
+  /**
+   * Nobody waits on the answer (the inbound gateway's mapping, after the vendor was answered): the
+   * group is written in the loop's timers phase (inBackground), after the answers of requests already
+   * read. A call without it moves a group waiting so into this check phase.
+   */
+  background?: boolean;
 }
 
 interface Pending {
@@ -120,6 +127,8 @@ interface Prepared {
 export class Ingestor {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The timer of a drain scheduled in the background (every queued call asked for it). */
+  private later: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<void>>();
   private handOff: HandOff | undefined;
 
@@ -147,7 +156,7 @@ export class Ingestor {
    * with another request it is refused (409 conflict), and so is the whole request it came in.
    */
   async ingest(principal: Principal, inputs: EventInput[], opts: IngestOptions = {}): Promise<string[]> {
-    const { idempotencyKey, batch = inputs.length > 1, relaxed = false } = opts;
+    const { idempotencyKey, batch = inputs.length > 1, relaxed = false, background = false } = opts;
     // Routing reads the registry: first catch it up with callbacks other processes changed.
     await this.deps.registry.current().catch((err: unknown) => {
       throw toStorageError(err);
@@ -156,11 +165,24 @@ export class Ingestor {
     const events = inputs.map((input, i) => this.prepare(principal, input, batch ? `events[${i}]` : '', idempotencyKey));
     return new Promise<string[]>((resolve, reject) => {
       this.queue.push({ principal, relaxed, events, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule(background);
     });
+  }
+
+  /** Drains soon: in this check phase (setImmediate), or in the next timers phase when every call so far is `background`. */
+  private schedule(background: boolean): void {
+    if (this.scheduled && (this.later === undefined || background)) return;
+    if (this.later !== undefined) clearTimeout(this.later);
+    this.later = undefined;
+    this.scheduled = true;
+    if (background) {
+      this.later = inBackground(() => {
+        this.later = undefined;
+        void this.drain();
+      });
+    } else {
+      setImmediate(() => void this.drain());
+    }
   }
 
   private prepare(principal: Principal, input: EventInput, path: string, headerKey: string | undefined): Prepared {

@@ -1,4 +1,4 @@
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { createCallback } from '../helpers/e2e.js';
@@ -113,3 +113,56 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+// Fake timers are the process's: this suite runs alone (not concurrently), on SQLite (pg's client has timers of its own).
+const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
+describe.skipIf(!sqlite.available)('ingest groups in the background', () => {
+  const relays: TestRelay[] = [];
+  const drops: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const t of relays) await t.close().catch(() => {});
+    for (const d of drops) await d();
+  });
+
+  it('a background call (the inbound mapping) is written in the next timers phase; a call someone waits on brings its group forward', async () => {
+    const db = await sqlite.create();
+    drops.push(db.drop);
+    const t = await startTestRelay(db.url, { roles: ['api'] });
+    relays.push(t);
+    await createCallback(t, { title: 'background', url: 'http://127.0.0.1:9/background', events: ['sms.delivered'] });
+    const account = await t.api('GET', '/v1/account');
+    const principal = { accountId: account.body.id as string, apiUser: null };
+    const ingestor = t.relay.ingestor;
+    const writer = ingestor as unknown as { write: (group: unknown[]) => Promise<string[][]> };
+    const write = writer.write.bind(ingestor);
+    const groups: number[] = [];
+    writer.write = (group) => (groups.push(group.length), write(group));
+    const event = (key: string) => [{ type: 'sms.delivered', data: { key }, id: key }];
+    const turn = () => new Promise((r) => setImmediate(r));
+
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const first = ingestor.ingest(principal, event('bg-1'), { background: true });
+      const second = ingestor.ingest(principal, event('bg-2'), { background: true });
+      for (let i = 0; i < 5; i++) await turn();
+      // Waiting for the timers phase: no check-phase turn writes it.
+      expect(groups).toEqual([]);
+      await vi.advanceTimersByTimeAsync(0);
+      await Promise.all([first, second]);
+      expect(groups).toEqual([2]);
+
+      const third = ingestor.ingest(principal, event('bg-3'), { background: true });
+      for (let i = 0; i < 5; i++) await turn();
+      expect(groups).toEqual([2]);
+      // Someone waits on this one: the waiting group goes with it, without a timer firing.
+      const both = Promise.all([third, ingestor.ingest(principal, event('fg-1'))]);
+      for (let i = 0; i < 10; i++) await turn();
+      expect(groups).toEqual([2, 2]);
+      await both;
+    } finally {
+      vi.useRealTimers();
+    }
+    const events = await t.relay.store.db.selectFrom('events').select('idempotency_key').execute();
+    expect(events.map((e) => e.idempotency_key).sort()).toEqual(['bg-1', 'bg-2', 'bg-3', 'fg-1']);
+  });
+});
