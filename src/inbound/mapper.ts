@@ -11,8 +11,12 @@ import { findSourceById } from '../store/sources.js';
 import type { MapResult, StoredRequest } from './module.js';
 import { sourceFormat } from './registry.js';
 
-/** Requests mapped at once (their events share the Ingestor's group commits). */
-const CONCURRENCY = 64;
+/**
+ * Requests mapped at once (their events share the Ingestor's group commits). Each group is written in
+ * one turn of the event loop, where the answers to vendors' requests wait: 16 keeps that turn short
+ * (64 left the inbound answer's p99 ~25% higher at 1,000 requests/s; BENCHMARKS.md).
+ */
+const CONCURRENCY = 16;
 
 export interface MapperOptions {
   /** How often requests left `stored` (a crash, a failed ingest, another process's) are looked for. */
