@@ -134,33 +134,23 @@ export class RetentionPurger {
       if (found.length < size) break;
       await yieldTurn();
     }
+    // A statement deleting at most `size` rows, run until it deletes fewer.
+    const deleteInBatches = async (count: (n: number) => void, batch: () => Promise<number>) => {
+      while (more()) {
+        const n = await batch();
+        if (n === 0) break;
+        counts.batches += 1;
+        count(n);
+        if (n < size) break;
+        await yieldTurn();
+      }
+    };
     // Test calls (/test) belong to no delivery.
-    while (more()) {
-      const n = await deleteTestAttempts(store.db, store.caps, accountId, before, size);
-      if (n === 0) break;
-      counts.batches += 1;
-      counts.attempts += n;
-      if (n < size) break;
-      await yieldTurn();
-    }
+    await deleteInBatches((n) => (counts.attempts += n), () => deleteTestAttempts(store.db, store.caps, accountId, before, size));
     // Raw requests of the inbound gateway (those still to be mapped stay).
-    while (more()) {
-      const n = await deleteExpiredInboundRequests(store.db, store.caps, accountId, before, size);
-      if (n === 0) break;
-      counts.batches += 1;
-      counts.inbound = (counts.inbound ?? 0) + n;
-      if (n < size) break;
-      await yieldTurn();
-    }
+    await deleteInBatches((n) => (counts.inbound = (counts.inbound ?? 0) + n), () => deleteExpiredInboundRequests(store.db, store.caps, accountId, before, size));
     // Failure notices, oldest first.
-    while (more()) {
-      const n = await deleteExpiredNotices(store.db, accountId, before, size);
-      if (n === 0) break;
-      counts.batches += 1;
-      counts.notices = (counts.notices ?? 0) + n;
-      if (n < size) break;
-      await yieldTurn();
-    }
+    await deleteInBatches((n) => (counts.notices = (counts.notices ?? 0) + n), () => deleteExpiredNotices(store.db, accountId, before, size));
     // Report runs (one a period: a handful a month).
     if (more()) {
       const n = await deleteExpiredReportRuns(store.db, accountId, before);

@@ -3,6 +3,27 @@ import { BACKENDS } from '../helpers/backends.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { createCallback } from '../helpers/e2e.js';
 import { insertRowSetsIsAtomic } from '../../src/store/bulk.js';
+import type { Backend } from '../helpers/backends.js';
+
+/**
+ * An api-only relay (no worker or scheduler writing meanwhile) on `backend`, with a callback for
+ * sms.delivered; the sizes of the ingestor's groups as they are written, and the account's principal.
+ */
+async function groupedRelay(backend: Backend, title: string, keep: { relays: TestRelay[]; drops: (() => Promise<void>)[] }) {
+  const db = await backend.create();
+  keep.drops.push(db.drop);
+  const t = await startTestRelay(db.url, { roles: ['api'] });
+  keep.relays.push(t);
+  await createCallback(t, { title, url: `http://127.0.0.1:9/${title}`, events: ['sms.delivered'] });
+  const account = await t.api('GET', '/v1/account');
+  const principal = { accountId: account.body.id as string, apiUser: null };
+  const writer = t.relay.ingestor as unknown as { write: (group: unknown[]) => Promise<string[][]> };
+  const write = writer.write.bind(t.relay.ingestor);
+  const groups: number[] = [];
+  writer.write = (group) => (groups.push(group.length), write(group));
+  const event = (key: string) => [{ type: 'sms.delivered', data: { key }, id: key }];
+  return { t, principal, groups, event };
+}
 
 /**
  * Group commit: concurrent requests share a commit. Where a group without idempotency keys is one
@@ -76,14 +97,7 @@ for (const backend of BACKENDS) {
     });
 
     it("commits a group without waiting for the disk (Store.relaxed) only when each of its calls asked for it, as the inbound gateway's mapping does", async ({ expect }) => {
-      const db = await backend.create();
-      drops.push(db.drop);
-      // api alone: no worker or scheduler of this relay uses Store.relaxed meanwhile.
-      const t = await startTestRelay(db.url, { roles: ['api'] });
-      relays.push(t);
-      await createCallback(t, { title: 'relaxed', url: 'http://127.0.0.1:9/relaxed', events: ['sms.delivered'] });
-      const account = await t.api('GET', '/v1/account');
-      const principal = { accountId: account.body.id as string, apiUser: null };
+      const { t, principal, groups, event } = await groupedRelay(backend, 'relaxed', { relays, drops });
       const store = t.relay.store;
       const relaxed = store.relaxed.bind(store);
       let relaxedCommits = 0;
@@ -92,11 +106,6 @@ for (const backend of BACKENDS) {
         return relaxed(fn);
       };
       const ingestor = t.relay.ingestor;
-      const writer = ingestor as unknown as { write: (group: unknown[]) => Promise<string[][]> };
-      const write = writer.write.bind(ingestor);
-      const groups: number[] = [];
-      writer.write = (group) => (groups.push(group.length), write(group));
-      const event = (key: string) => [{ type: 'sms.delivered', data: { key }, id: key }];
 
       await ingestor.ingest(principal, event('relaxed-alone'), { relaxed: true });
       expect(relaxedCommits).toBe(1);
@@ -125,19 +134,8 @@ describe.skipIf(!sqlite.available)('ingest groups in the background', () => {
   });
 
   it('a background call (the inbound mapping) is written in the next timers phase; a call someone waits on brings its group forward', async () => {
-    const db = await sqlite.create();
-    drops.push(db.drop);
-    const t = await startTestRelay(db.url, { roles: ['api'] });
-    relays.push(t);
-    await createCallback(t, { title: 'background', url: 'http://127.0.0.1:9/background', events: ['sms.delivered'] });
-    const account = await t.api('GET', '/v1/account');
-    const principal = { accountId: account.body.id as string, apiUser: null };
+    const { t, principal, groups, event } = await groupedRelay(sqlite, 'background', { relays, drops });
     const ingestor = t.relay.ingestor;
-    const writer = ingestor as unknown as { write: (group: unknown[]) => Promise<string[][]> };
-    const write = writer.write.bind(ingestor);
-    const groups: number[] = [];
-    writer.write = (group) => (groups.push(group.length), write(group));
-    const event = (key: string) => [{ type: 'sms.delivered', data: { key }, id: key }];
     const turn = () => new Promise((r) => setImmediate(r));
 
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { useStore } from '../helpers/suite.js';
+import { twilioSourceRow } from '../helpers/rows.js';
 import type { Store } from '../../src/store/db.js';
-import { insertSource, tokenDigest } from '../../src/store/sources.js';
+import { insertSource } from '../../src/store/sources.js';
 import { SourceLookup } from '../../src/inbound/sources.js';
-import type { SourceRow } from '../../src/store/schema.js';
 
 // The inbound route's sources by token: read once and kept for maxAgeMs, forgotten at once by
 // `forget` (the API's own changes), never kept when the token matches nothing.
@@ -13,17 +13,7 @@ for (const backend of BACKENDS) {
     let store: Store;
     useStore(backend, (s) => (store = s));
 
-    const source = (id: string, token: string, authToken: string): SourceRow => ({
-      id,
-      account_id: 'acc_lookup',
-      title: id,
-      format: 'twilio',
-      settings: JSON.stringify({ auth_token: authToken }),
-      token,
-      token_digest: tokenDigest(token),
-      created_at: 1,
-      updated_at: 1,
-    });
+    const source = (id: string, token: string, authToken: string) => twilioSourceRow('acc_lookup', id, token, authToken);
     /** Changes a source's settings behind the lookup's back (as another process would). */
     const setAuthToken = (id: string, authToken: string) =>
       store.db.updateTable('sources').set({ settings: JSON.stringify({ auth_token: authToken }) }).where('id', '=', id).execute();

@@ -1,12 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { useStore } from '../helpers/suite.js';
+import { twilioSourceRow } from '../helpers/rows.js';
 import type { Store } from '../../src/store/db.js';
-import { findSource, findSourceByToken, insertSource, tokenDigest } from '../../src/store/sources.js';
+import { findSource, findSourceByToken, insertSource } from '../../src/store/sources.js';
 import { insertInboundRequests, listInboundRequests, listStoredInboundRequests, markInboundRequest } from '../../src/store/inbound.js';
 import { sealStoredSecrets, rotateMasterKey } from '../../src/admin/secrets.js';
 import { keyId, setMasterKeys } from '../../src/lib/seal.js';
-import type { NewInboundRequest, SourceRow } from '../../src/store/schema.js';
+import type { NewInboundRequest } from '../../src/store/schema.js';
 
 // Sources and their requests as stored: secrets sealed (also by the start sweep and a key rotation),
 // found by the token's digest, requests listed newest first, the outcome recorded once.
@@ -16,17 +17,7 @@ for (const backend of BACKENDS) {
     useStore(backend, (s) => (store = s));
     afterAll(() => setMasterKeys(undefined));
 
-    const source = (id: string, token: string, authToken: string): SourceRow => ({
-      id,
-      account_id: 'acc_src',
-      title: id,
-      format: 'twilio',
-      settings: JSON.stringify({ auth_token: authToken }),
-      token,
-      token_digest: tokenDigest(token),
-      created_at: 1,
-      updated_at: 1,
-    });
+    const source = (id: string, token: string, authToken: string) => twilioSourceRow('acc_src', id, token, authToken);
 
     it('the start sweep seals a plain source (token, auth token); a rotation seals it again; reads open it', async () => {
       setMasterKeys(undefined);
