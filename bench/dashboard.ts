@@ -171,9 +171,7 @@ async function seedPostgres(databaseUrl: string, firstId: string): Promise<void>
   const url = new URL(databaseUrl);
   const schema = url.searchParams.get('schema')!;
   url.searchParams.delete('schema');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
+  await withPg(url.toString(), async (client) => {
     await client.query(`set search_path = ${schema}`);
     const now = Date.now();
     const template = (await client.query('select * from callbacks where id = $1', [firstId])).rows[0] as Record<string, unknown>;
@@ -247,14 +245,12 @@ async function seedPostgres(databaseUrl: string, firstId: string): Promise<void>
     // As autovacuum would have by then on a database that grew to this size: statistics, and the
     // visibility map that lets index-only scans skip the table (a bulk load leaves it unset).
     await client.query('vacuum analyze');
-  } finally {
-    await client.end();
-  }
+  });
 }
 
-/** A connection to $BENCH_PG_URL for `fn`, closed after it. */
-async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL });
+/** A connection to `url` for `fn`, closed after it. */
+async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
@@ -265,7 +261,7 @@ async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** Whether the PostgreSQL schema already holds a seeded database (--keep). */
 function schemaSeeded(schema: string): Promise<boolean> {
-  return withPg(async (client) => {
+  return withPg(PG_URL, async (client) => {
     const r = await client.query(`select count(*)::int as n from information_schema.tables where table_schema = $1 and table_name = 'deliveries'`, [schema]);
     if (r.rows[0].n === 0) return false;
     return (await client.query(`select exists (select 1 from ${schema}.deliveries) as e`)).rows[0].e as boolean;
@@ -273,7 +269,7 @@ function schemaSeeded(schema: string): Promise<boolean> {
 }
 
 function dropSchema(schema: string): Promise<void> {
-  return withPg(async (client) => {
+  return withPg(PG_URL, async (client) => {
     await client.query(`drop schema if exists ${schema} cascade`);
   });
 }

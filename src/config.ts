@@ -194,16 +194,23 @@ function duration(v: string, name: string): number {
   }
 }
 
-function bool(v: string, name: string): boolean {
+/** 1 / true / yes, 0 / false / no (any case); undefined for anything else. */
+function yesNo(v: string): boolean | undefined {
   if (['1', 'true', 'yes'].includes(v.toLowerCase())) return true;
   if (['0', 'false', 'no'].includes(v.toLowerCase())) return false;
-  throw new ConfigError(`${name} must be 1 or 0, got "${v}"`);
+  return undefined;
+}
+
+function bool(v: string, name: string): boolean {
+  const b = yesNo(v);
+  if (b === undefined) throw new ConfigError(`${name} must be 1 or 0, got "${v}"`);
+  return b;
 }
 
 /** 0 / 1, or the proxies' addresses and CIDR ranges, comma-separated (`10.0.0.0/8,127.0.0.1`). */
 function trustProxy(v: string): boolean | string[] {
-  if (['1', 'true', 'yes'].includes(v.toLowerCase())) return true;
-  if (['0', 'false', 'no'].includes(v.toLowerCase())) return false;
+  const b = yesNo(v);
+  if (b !== undefined) return b;
   const list = v.split(',').map((a) => a.trim()).filter(Boolean);
   const bad = list.find((a) => {
     const [addr, bits, ...rest] = a.split('/');
